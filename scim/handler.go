@@ -1,0 +1,342 @@
+// Package scim is oktasync's SCIM 2.0 service provider (RFC 7643, RFC 7644): the /Users,
+// /Groups and discovery endpoints that Okta's provisioning engine and Microsoft Entra ID
+// push users and groups into. It parses requests, applies PATCH operations, projects
+// responses and maps failures to SCIM errors; persistence, filter translation and the
+// audit trail are the store's (appstore).
+package scim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+
+	"github.com/oktasync/oktasync/appstore"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultMaxPageSize        = 1000
+	DefaultMaxFilterLength    = 2048
+	DefaultMaxBodyBytes       = 1 << 20
+	DefaultMaxPatchOperations = 1000
+)
+
+// MediaType is the content type of every response body.
+const MediaType = "application/scim+json"
+
+// Options configures the SCIM handler. Zero values take the documented defaults.
+type Options struct {
+	// BaseURL is the public base of the SCIM endpoint, e.g. http://127.0.0.1:8080/scim/v2,
+	// used for meta.location and Location headers. When empty it is derived from each
+	// request's Host and the prefix stripped in front of the handler.
+	BaseURL string
+	// Logger receives request failures; nil discards them.
+	Logger *slog.Logger
+	// MaxPageSize caps count in list requests (advertised as filter.maxResults);
+	// default DefaultMaxPageSize. It is also the page size when count is absent.
+	MaxPageSize int
+	// MaxFilterLength caps the length of a filter in bytes; default DefaultMaxFilterLength.
+	MaxFilterLength int
+	// MaxBodyBytes caps request bodies (413 beyond); default DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+	// MaxPatchOperations caps the operations of one PATCH request (400 tooMany beyond);
+	// default DefaultMaxPatchOperations.
+	MaxPatchOperations int
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxPageSize <= 0 {
+		o.MaxPageSize = DefaultMaxPageSize
+	}
+	if o.MaxFilterLength <= 0 {
+		o.MaxFilterLength = DefaultMaxFilterLength
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxPatchOperations <= 0 {
+		o.MaxPatchOperations = DefaultMaxPatchOperations
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.BaseURL = strings.TrimSuffix(o.BaseURL, "/")
+}
+
+// server is the SCIM handler.
+type server struct {
+	store appstore.Store
+	opts  Options
+	log   *slog.Logger
+}
+
+// New returns the SCIM 2.0 handler. It expects paths relative to the SCIM base (mount it
+// under http.StripPrefix("/scim/v2", ...)) and authenticates every request with a
+// tenant's bearer token or Basic credentials.
+func New(store appstore.Store, opts Options) http.Handler {
+	opts.setDefaults()
+	return &server{store: store, opts: opts, log: opts.Logger}
+}
+
+// request carries what every handler needs about the current request.
+type request struct {
+	*http.Request
+	tenant appstore.Tenant
+	cred   appstore.Credential
+	base   string // public base URL without a trailing slash
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("scim: panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			s.writeError(w, r, &Error{Status: http.StatusInternalServerError, Detail: "internal server error"})
+		}
+	}()
+	tenant, cred, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ctx := appstore.WithActor(r.Context(), appstore.Actor{Kind: "scim", ID: cred.ID})
+	req := &request{Request: r.WithContext(ctx), tenant: tenant, cred: cred, base: s.baseURL(r)}
+	if err := s.route(w, req); err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+// route dispatches on the path below the SCIM base. Endpoint names match
+// case-insensitively, since some clients lower-case them.
+func (s *server) route(w http.ResponseWriter, r *request) error {
+	p := strings.Trim(r.URL.Path, "/")
+	first, rest, _ := strings.Cut(p, "/")
+	switch {
+	case strings.EqualFold(first, "Users"):
+		return s.routeResource(w, r, userKind, rest)
+	case strings.EqualFold(first, "Groups"):
+		return s.routeResource(w, r, groupKind, rest)
+	case strings.EqualFold(first, "ServiceProviderConfig") && rest == "":
+		if err := allow(w, r, http.MethodGet); err != nil {
+			return err
+		}
+		return s.serviceProviderConfig(w, r)
+	case strings.EqualFold(first, "ResourceTypes"):
+		if err := allow(w, r, http.MethodGet); err != nil {
+			return err
+		}
+		return s.resourceTypes(w, r, rest)
+	case strings.EqualFold(first, "Schemas"):
+		if err := allow(w, r, http.MethodGet); err != nil {
+			return err
+		}
+		return s.schemas(w, r, rest)
+	case strings.EqualFold(first, "Bulk") || strings.EqualFold(first, "Me"):
+		return errorf(http.StatusNotImplemented, "", "/%s is not supported", first)
+	}
+	return errorf(http.StatusNotFound, "", "no SCIM endpoint at %q", r.URL.Path)
+}
+
+// resourceKind selects the User or Group handlers.
+type resourceKind int
+
+const (
+	userKind resourceKind = iota
+	groupKind
+)
+
+func (s *server) routeResource(w http.ResponseWriter, r *request, kind resourceKind, rest string) error {
+	switch {
+	case rest == "":
+		if err := allow(w, r, http.MethodGet, http.MethodPost); err != nil {
+			return err
+		}
+		if r.Method == http.MethodPost {
+			if kind == userKind {
+				return s.createUser(w, r)
+			}
+			return s.createGroup(w, r)
+		}
+		p, err := s.listParamsFromQuery(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		return s.list(w, r, kind, p)
+	case rest == ".search":
+		if err := allow(w, r, http.MethodPost); err != nil {
+			return err
+		}
+		p, err := s.listParamsFromBody(w, r)
+		if err != nil {
+			return err
+		}
+		return s.list(w, r, kind, p)
+	case strings.Contains(rest, "/"):
+		return errorf(http.StatusNotFound, "", "no SCIM endpoint at %q", r.URL.Path)
+	}
+	id := rest
+	if err := allow(w, r, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete); err != nil {
+		return err
+	}
+	if kind == userKind {
+		switch r.Method {
+		case http.MethodGet:
+			return s.getUser(w, r, id)
+		case http.MethodPut:
+			return s.replaceUser(w, r, id)
+		case http.MethodPatch:
+			return s.patchUser(w, r, id)
+		default:
+			return s.deleteUser(w, r, id)
+		}
+	}
+	switch r.Method {
+	case http.MethodGet:
+		return s.getGroup(w, r, id)
+	case http.MethodPut:
+		return s.replaceGroup(w, r, id)
+	case http.MethodPatch:
+		return s.patchGroup(w, r, id)
+	default:
+		return s.deleteGroup(w, r, id)
+	}
+}
+
+// allow answers 405 with an Allow header unless the request's method is one of methods.
+func allow(w http.ResponseWriter, r *request, methods ...string) error {
+	for _, m := range methods {
+		if r.Method == m {
+			return nil
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	return errorf(http.StatusMethodNotAllowed, "", "method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(methods, ", "))
+}
+
+// baseURL is Options.BaseURL, or one derived from the request: its scheme and Host plus
+// whatever prefix http.StripPrefix removed in front of this handler.
+func (s *server) baseURL(r *http.Request) string {
+	if s.opts.BaseURL != "" {
+		return s.opts.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	prefix := ""
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		if strings.HasSuffix(u.Path, r.URL.Path) {
+			prefix = strings.TrimSuffix(u.Path[:len(u.Path)-len(r.URL.Path)], "/")
+		}
+	}
+	return scheme + "://" + r.Host + prefix
+}
+
+// readJSON decodes a request body into a generic JSON value, numbers kept as
+// json.Number. It enforces the body size limit (413) and the media type (415).
+func (s *server) readJSON(w http.ResponseWriter, r *request) (map[string]any, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != MediaType && mt != "application/json") {
+			return nil, errorf(http.StatusUnsupportedMediaType, "", "unsupported Content-Type %q: use %s or application/json", ct, MediaType)
+		}
+	}
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "", "request body exceeds %d bytes", s.opts.MaxBodyBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "", "request body exceeds %d bytes", s.opts.MaxBodyBytes)
+		}
+		return nil, badRequest(typeInvalidSyntax, "could not read the request body")
+	}
+	return decodeObject(body)
+}
+
+// decodeObject parses body as one JSON object.
+func decodeObject(body []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, badRequest(typeInvalidSyntax, "the request body is empty")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, badRequest(typeInvalidSyntax, "the request body is not valid JSON: %s", jsonErrDetail(err))
+	}
+	if dec.More() {
+		return nil, badRequest(typeInvalidSyntax, "the request body has data after the JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, badRequest(typeInvalidSyntax, "the request body has data after the JSON object")
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, badRequest(typeInvalidSyntax, "the request body must be a JSON object")
+	}
+	return m, nil
+}
+
+func jsonErrDetail(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s at offset %d", se.Error(), se.Offset)
+	}
+	return err.Error()
+}
+
+// writeJSON writes v with the SCIM media type.
+func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("scim: encoding response", "err", err)
+		status = http.StatusInternalServerError
+		body, _ = json.Marshal(errorBody{Schemas: []string{ErrorURN}, Status: "500", Detail: "internal server error"})
+	}
+	h := w.Header()
+	h.Set("Content-Type", MediaType)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// writeError writes err as a SCIM error response, logging server-side failures with
+// their cause.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	se := asSCIMError(err)
+	if se.Status >= 500 {
+		s.log.Error("scim: request failed", "method", r.Method, "path", r.URL.Path, "status", se.Status, "err", err)
+	} else {
+		s.log.Debug("scim: request refused", "method", r.Method, "path", r.URL.Path, "status", se.Status, "scimType", se.ScimType, "detail", se.Detail)
+	}
+	if se.Status == http.StatusUnauthorized {
+		w.Header().Add("WWW-Authenticate", `Bearer realm="oktasync"`)
+		w.Header().Add("WWW-Authenticate", `Basic realm="oktasync", charset="UTF-8"`)
+	}
+	// ETag headers set for a success must not leak onto an error.
+	w.Header().Del("ETag")
+	s.writeJSON(w, se.Status, errorBody{
+		Schemas:  []string{ErrorURN},
+		Status:   fmt.Sprint(se.Status),
+		ScimType: se.ScimType,
+		Detail:   se.Detail,
+	})
+}
+
+// detached returns a context that keeps ctx's values (the actor) but not its
+// cancellation, for follow-up work (queueing an invitation) that must not be lost when
+// the client hangs up after its write succeeded.
+func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }

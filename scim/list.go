@@ -1,0 +1,295 @@
+package scim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/scim/filter"
+	"github.com/oktasync/oktasync/scim/schema"
+)
+
+// ListResponseURN and SearchRequestURN are the schemas of list responses and of
+// POST .search requests (RFC 7644 §3.4.2, §3.4.3).
+const (
+	ListResponseURN  = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	SearchRequestURN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+)
+
+// listParams are the query parameters of a list or search request.
+type listParams struct {
+	filter     filter.Expr
+	sortBy     string
+	sortDesc   bool
+	startIndex int
+	count      int
+	attributes []string
+	excluded   []string
+}
+
+// listResponse is a SCIM ListResponse. totalResults, itemsPerPage and startIndex are
+// JSON integers (Okta rejects them as strings).
+type listResponse struct {
+	Schemas      []string `json:"schemas"`
+	TotalResults int      `json:"totalResults"`
+	ItemsPerPage int      `json:"itemsPerPage"`
+	StartIndex   int      `json:"startIndex"`
+	Resources    []any    `json:"Resources"`
+}
+
+func (s *server) listParamsFromQuery(q url.Values) (listParams, error) {
+	p := listParams{startIndex: 1, count: s.opts.MaxPageSize}
+	if err := s.setFilter(&p, q.Get("filter"), q.Has("filter")); err != nil {
+		return p, err
+	}
+	if v := q.Get("startIndex"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return p, badRequest(typeInvalidValue, "startIndex must be an integer, got %q", v)
+		}
+		p.startIndex = n
+	}
+	if v := q.Get("count"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return p, badRequest(typeInvalidValue, "count must be an integer, got %q", v)
+		}
+		p.count = n
+	}
+	if err := p.setSort(q.Get("sortBy"), q.Get("sortOrder")); err != nil {
+		return p, err
+	}
+	p.attributes = splitList(q.Get("attributes"))
+	p.excluded = splitList(q.Get("excludedAttributes"))
+	s.clamp(&p)
+	return p, nil
+}
+
+// listParamsFromBody reads a POST .search request (RFC 7644 §3.4.3).
+func (s *server) listParamsFromBody(w http.ResponseWriter, r *request) (listParams, error) {
+	p := listParams{startIndex: 1, count: s.opts.MaxPageSize}
+	body, err := s.readJSON(w, r)
+	if err != nil {
+		return p, err
+	}
+	if sc, ok := getFold(body, "schemas"); ok && !containsString(sc, SearchRequestURN) {
+		return p, badRequest(typeInvalidSyntax, "schemas must be [%q]", SearchRequestURN)
+	}
+	str := func(key string) (string, error) {
+		v, ok := getFold(body, key)
+		if !ok || v == nil {
+			return "", nil
+		}
+		sv, ok := v.(string)
+		if !ok {
+			return "", badRequest(typeInvalidValue, "%s must be a string", key)
+		}
+		return sv, nil
+	}
+	num := func(key string, dst *int) error {
+		v, ok := getFold(body, key)
+		if !ok || v == nil {
+			return nil
+		}
+		n, isNum := v.(json.Number)
+		if !isNum {
+			return badRequest(typeInvalidValue, "%s must be an integer", key)
+		}
+		i, err := strconv.Atoi(n.String())
+		if err != nil {
+			return badRequest(typeInvalidValue, "%s must be an integer", key)
+		}
+		*dst = i
+		return nil
+	}
+	names := func(key string) ([]string, error) {
+		v, ok := getFold(body, key)
+		if !ok || v == nil {
+			return nil, nil
+		}
+		switch x := v.(type) {
+		case string:
+			return splitList(x), nil
+		case []any:
+			var out []string
+			for _, e := range x {
+				sv, ok := e.(string)
+				if !ok {
+					return nil, badRequest(typeInvalidValue, "%s must be an array of strings", key)
+				}
+				out = append(out, splitList(sv)...)
+			}
+			return out, nil
+		}
+		return nil, badRequest(typeInvalidValue, "%s must be an array of strings", key)
+	}
+	f, err := str("filter")
+	if err != nil {
+		return p, err
+	}
+	_, hasFilter := getFold(body, "filter")
+	if err := s.setFilter(&p, f, hasFilter && f != ""); err != nil {
+		return p, err
+	}
+	if err := num("startIndex", &p.startIndex); err != nil {
+		return p, err
+	}
+	if err := num("count", &p.count); err != nil {
+		return p, err
+	}
+	sortBy, err := str("sortBy")
+	if err != nil {
+		return p, err
+	}
+	sortOrder, err := str("sortOrder")
+	if err != nil {
+		return p, err
+	}
+	if err := p.setSort(sortBy, sortOrder); err != nil {
+		return p, err
+	}
+	if p.attributes, err = names("attributes"); err != nil {
+		return p, err
+	}
+	if p.excluded, err = names("excludedAttributes"); err != nil {
+		return p, err
+	}
+	s.clamp(&p)
+	return p, nil
+}
+
+func (s *server) setFilter(p *listParams, f string, present bool) error {
+	if !present {
+		return nil
+	}
+	if strings.TrimSpace(f) == "" {
+		return badRequest(typeInvalidFilter, "filter is empty")
+	}
+	if len(f) > s.opts.MaxFilterLength {
+		return badRequest(typeInvalidFilter, "filter is %d bytes long; the limit is %d bytes", len(f), s.opts.MaxFilterLength)
+	}
+	e, err := filter.Parse(f)
+	if err != nil {
+		return err // a *filter.Error: 400 invalidFilter
+	}
+	p.filter = e
+	return nil
+}
+
+func (p *listParams) setSort(by, order string) error {
+	p.sortBy = strings.TrimSpace(by)
+	switch strings.ToLower(strings.TrimSpace(order)) {
+	case "", "ascending":
+	case "descending":
+		p.sortDesc = true
+	default:
+		return badRequest(typeInvalidValue, "sortOrder must be \"ascending\" or \"descending\", got %q", order)
+	}
+	return nil
+}
+
+// clamp applies RFC 7644 §3.4.2.4: startIndex below 1 is 1, a negative count is 0, and
+// count is capped at the advertised maximum page size.
+func (s *server) clamp(p *listParams) {
+	if p.startIndex < 1 {
+		p.startIndex = 1
+	}
+	if p.count < 0 {
+		p.count = 0
+	}
+	if p.count > s.opts.MaxPageSize {
+		p.count = s.opts.MaxPageSize
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// list serves GET /Users, GET /Groups and their POST .search forms.
+func (s *server) list(w http.ResponseWriter, r *request, kind resourceKind, p listParams) error {
+	ctx := r.Context()
+	// The tenant's custom extension matters only to sorting and projection; the hot
+	// path (Okta's userName lookup) skips loading it.
+	res := schema.UserResource(nil)
+	if kind == groupKind || p.sortBy != "" || len(p.attributes) > 0 || len(p.excluded) > 0 {
+		var err error
+		if res, err = s.resource(ctx, r, kind); err != nil {
+			return err
+		}
+	}
+	if p.sortBy != "" {
+		urn, rest := splitURN(res, p.sortBy)
+		attr, _, _ := strings.Cut(rest, ".")
+		if _, a := res.Lookup(urn, attr); a == nil {
+			return badRequest(typeInvalidValue, "sortBy names no attribute of a %s: %q", res.Name, p.sortBy)
+		}
+	}
+	proj := projectionFor(res, p.attributes, p.excluded)
+	q := appstore.Query{Filter: p.filter, SortBy: p.sortBy, SortDesc: p.sortDesc, StartIndex: p.startIndex, Count: p.count}
+	resp := listResponse{Schemas: []string{ListResponseURN}, StartIndex: p.startIndex, Resources: []any{}}
+	if kind == userKind {
+		page, err := s.store.ListUsers(ctx, r.tenant.ID, q)
+		if err != nil {
+			return listError(err)
+		}
+		resp.TotalResults = page.Total
+		var groups map[string][]appstore.GroupRef
+		if len(page.Items) > 0 && proj.wants("groups") {
+			ids := make([]string, len(page.Items))
+			for i, u := range page.Items {
+				ids[i] = u.ID
+			}
+			if groups, err = s.store.UserGroups(ctx, r.tenant.ID, ids); err != nil {
+				return err
+			}
+		}
+		for _, u := range page.Items {
+			resp.Resources = append(resp.Resources, proj.apply(res, userDoc(r.base, u, groups[u.ID])))
+		}
+	} else {
+		q.WithMembers = proj.wants("members")
+		page, err := s.store.ListGroups(ctx, r.tenant.ID, q)
+		if err != nil {
+			return listError(err)
+		}
+		resp.TotalResults = page.Total
+		for _, g := range page.Items {
+			resp.Resources = append(resp.Resources, proj.apply(res, groupDoc(r.base, g)))
+		}
+	}
+	resp.ItemsPerPage = len(resp.Resources)
+	s.writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// listError maps the store's refusal of a filter it cannot translate (an unknown
+// attribute, an operator that does not fit the type) to 400 invalidFilter.
+func listError(err error) error {
+	se := asSCIMError(err)
+	if se.Status == http.StatusBadRequest && se.ScimType == typeInvalidValue {
+		return badRequest(typeInvalidFilter, "%s", se.Detail)
+	}
+	return err
+}
+
+// projectionFor parses the attributes / excludedAttributes parameters (RFC 7644 §3.9).
+func projectionFor(res *schema.Resource, attributes, excluded []string) *projection {
+	// When both are given, attributes wins: it already names everything returned.
+	switch {
+	case len(attributes) > 0:
+		return parseProjection(res, attributes, true)
+	case len(excluded) > 0:
+		return parseProjection(res, excluded, false)
+	}
+	return nil
+}
