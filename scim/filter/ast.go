@@ -6,6 +6,12 @@
 // case-insensitively as RFC 7643 §2.1 requires. Operators and the literals
 // true, false and null are case-insensitive and are normalized to lower case.
 //
+// The grammar is RFC 7644's, with two tolerances: spaces and tabs may be
+// repeated, and may be left out where nothing is ambiguous, as in
+// `not(x pr)` or `(a pr)and(b pr)`. A "+" is never whitespace; callers
+// decode the query string first. At the start of an expression "not" is
+// always the negation keyword, never an attribute name.
+//
 // Every node renders canonical filter text with String, and parsing that
 // text again yields an equal tree.
 package filter

@@ -298,7 +298,7 @@ func TestParseErrors(t *testing.T) {
 		{`()`, `unexpected ")"`, 1},
 		{`(`, `unexpected end of input`, 1},
 		{`)`, `unexpected ")" at position 0`, 0},
-		{`"x" eq a`, `unexpected a string at position 0`, 0},
+		{`"x" eq a`, `unexpected string at position 0`, 0},
 		{`[a eq 1]`, `unexpected "["`, 0},
 		{`eq "x"`, `expected an operator after "eq" at position 3, found a string`, 3},
 
@@ -325,9 +325,9 @@ func TestParseErrors(t *testing.T) {
 		{`title pr and`, `unexpected end of input`, 12},
 
 		// Operator/value combinations the RFC calls invalidFilter.
-		{`active gt true`, `operator "gt" cannot compare with a boolean (position 10)`, 10},
+		{`active gt true`, `operator "gt" cannot compare with a boolean at position 10`, 10},
 		{`active GE false`, `operator "GE" cannot compare with a boolean`, 10},
-		{`manager lt null`, `operator "lt" cannot compare with null (position 11)`, 11},
+		{`manager lt null`, `operator "lt" cannot compare with null at position 11`, 11},
 		{`manager le null`, `cannot compare with null`, 11},
 		{`name co 1`, `operator "co" needs a string value, found a number at position 8`, 8},
 		{`name sw true`, `operator "sw" needs a string value, found a boolean`, 8},
@@ -354,7 +354,7 @@ func TestParseErrors(t *testing.T) {
 		{`na me eq "x"`, `unknown operator "me"`, 3},
 		{`nämé eq "x"`, `invalid character 'ä' in attribute path "nämé" at position 1`, 1},
 		{`a,b eq "x"`, `invalid character ','`, 1},
-		{`foo:bar eq "x"`, `does not start with a schema URN`, 3},
+		{`foo:bar eq "x"`, `unexpected ":" at position 3 in attribute path "foo:bar", which does not start with a schema URN`, 3},
 		{`urn:bar eq "x"`, `invalid schema URN "urn"`, 0},
 		{`urn:a:bar eq "x"`, `invalid schema URN "urn:a"`, 0},
 		{`urn:a::b:bar eq "x"`, `invalid schema URN`, 0},

@@ -34,6 +34,9 @@ func (e *Error) Error() string { return e.Detail }
 // Parse parses a SCIM filter such as
 // `userName eq "bjensen" and emails[type eq "work" and value co "@example.com"]`.
 // The input must already be URL-decoded; "+" is not treated as a space.
+// Inside the brackets of a value path, attribute paths must be plain
+// sub-attribute names (no schema URN, no "."), so a ValuePath's filter only
+// ever holds paths of the form AttrPath{Attr: name}.
 // Errors are *Error.
 func Parse(s string) (Expr, error) {
 	if err := checkInput(s, "filter"); err != nil {
@@ -46,7 +49,7 @@ func Parse(s string) (Expr, error) {
 	}
 	p.skipSpace()
 	if !p.eof() {
-		return nil, p.errorf(p.pos, "unexpected %s at position %d; expected \"and\", \"or\" or the end of the filter", p.describe(), p.pos)
+		return nil, p.errorf(p.pos, "unexpected %s at position %d; expected \"and\", \"or\" or the end of the filter", p.unexpected(), p.pos)
 	}
 	return e, nil
 }
@@ -80,7 +83,7 @@ func ParsePath(s string) (Path, error) {
 	if p.eof() || p.s[p.pos] != '[' {
 		p.skipSpace()
 		if !p.eof() {
-			return Path{}, p.errorf(p.pos, "unexpected %s at position %d; a path is one attribute path, optionally with a value filter in brackets", p.describe(), p.pos)
+			return Path{}, p.errorf(p.pos, "unexpected %s at position %d; a path is one attribute path, optionally with a value filter in brackets", p.unexpected(), p.pos)
 		}
 		ap, err := p.attrPath(tok, start, false, true)
 		if err != nil {
@@ -93,7 +96,7 @@ func ParsePath(s string) (Path, error) {
 		return Path{}, err
 	}
 	if ap.Sub != "" {
-		return Path{}, p.errorf(p.pos, "a value filter must follow a multi-valued attribute, not the sub-attribute %q, at position %d", ap.String(), p.pos)
+		return Path{}, p.errorf(p.pos, "a value filter must follow a multi-valued attribute, not the sub-attribute %s, at position %d", quoteWord(ap.String()), p.pos)
 	}
 	f, err := p.parseBracket(0)
 	if err != nil {
@@ -110,7 +113,7 @@ func ParsePath(s string) (Path, error) {
 	}
 	p.skipSpace()
 	if !p.eof() {
-		return Path{}, p.errorf(p.pos, "unexpected %s after \"]\" at position %d; expected \".\" and a sub-attribute name, or the end of the path", p.describe(), p.pos)
+		return Path{}, p.errorf(p.pos, "unexpected %s after \"]\" at position %d; expected \".\" and a sub-attribute name, or the end of the path", p.unexpected(), p.pos)
 	}
 	return Path{AttrPath: ap, Filter: f}, nil
 }
@@ -192,24 +195,40 @@ func (p *parser) describe() string {
 	return quoteWord(p.peekWord())
 }
 
-// quoteWord quotes w and, when it contains a "+", explains that "+" is not
-// whitespace: a filter copied from a form-encoded query string and not
-// decoded is a common client mistake.
+// unexpected is describe without the article, for "unexpected ..." sentences.
+func (p *parser) unexpected() string {
+	switch d := p.describe(); d {
+	case "the end of the input":
+		return "end of input"
+	case "a string":
+		return "string"
+	default:
+		return d
+	}
+}
+
+// quoteWord quotes w for an error message, shortening it if it is long.
 func quoteWord(w string) string {
 	const maxLen = 40
-	q := w
-	if len(q) > maxLen {
-		q = q[:maxLen]
+	if len(w) > maxLen {
+		q := w[:maxLen]
 		for !utf8.ValidString(q) {
 			q = q[:len(q)-1]
 		}
-		q += "..."
+		return fmt.Sprintf("%q...", q)
 	}
-	q = fmt.Sprintf("%q", q)
+	return fmt.Sprintf("%q", w)
+}
+
+// wordErrorf is errorf for messages that quote the word w. When w contains
+// a "+" it adds that "+" is not whitespace: a filter copied from a
+// form-encoded query string without decoding is a common client mistake.
+func (p *parser) wordErrorf(w string, pos int, format string, args ...any) *Error {
+	e := p.errorf(pos, format, args...)
 	if strings.Contains(w, "+") {
-		q += ` ("+" is not whitespace; decode the query string before parsing)`
+		e.Detail += `; note that "+" is not whitespace, so decode the query string before parsing`
 	}
-	return q
+	return e
 }
 
 // parseOr parses a disjunction of conjunctions: "or" binds looser than
@@ -255,9 +274,9 @@ func (p *parser) parseAnd(depth int, inBracket bool) (Expr, *Error) {
 		case strings.EqualFold(w, "and"):
 			p.pos += len(w)
 		case w == "":
-			return nil, p.errorf(p.pos, "unexpected %s at position %d; expected \"and\", \"or\" or the end of the expression", p.describe(), p.pos)
+			return nil, p.errorf(p.pos, "unexpected %s at position %d; expected \"and\", \"or\" or the end of the expression", p.unexpected(), p.pos)
 		default:
-			return nil, p.errorf(p.pos, "expected \"and\" or \"or\" at position %d, found %s", p.pos, quoteWord(w))
+			return nil, p.wordErrorf(w, p.pos, "expected \"and\" or \"or\" at position %d, found %s", p.pos, quoteWord(w))
 		}
 		right, err := p.parseUnary(depth, inBracket)
 		if err != nil {
@@ -278,7 +297,7 @@ func (p *parser) parseUnary(depth int, inBracket bool) (Expr, *Error) {
 	case '(':
 		return p.parseGroup(depth, inBracket)
 	case ')', ']', '[', '"':
-		return nil, p.errorf(p.pos, "unexpected %s at position %d; expected an attribute path, \"(\" or \"not\"", p.describe(), p.pos)
+		return nil, p.errorf(p.pos, "unexpected %s at position %d; expected an attribute path, \"(\" or \"not\"", p.unexpected(), p.pos)
 	}
 	start := p.pos
 	w := p.scanWord()
@@ -315,7 +334,7 @@ func (p *parser) parseGroup(depth int, inBracket bool) (Expr, *Error) {
 		return nil, p.errorf(p.pos, "missing closing parenthesis for the \"(\" at position %d", open)
 	}
 	if p.s[p.pos] != ')' {
-		return nil, p.errorf(p.pos, "unexpected %s at position %d; expected \")\" to close the \"(\" at position %d", p.describe(), p.pos, open)
+		return nil, p.errorf(p.pos, "unexpected %s at position %d; expected \")\" to close the \"(\" at position %d", p.unexpected(), p.pos, open)
 	}
 	p.pos++
 	return e, nil
@@ -337,7 +356,7 @@ func (p *parser) parseBracket(depth int) (Expr, *Error) {
 		return nil, p.errorf(p.pos, "missing closing bracket for the \"[\" at position %d", open)
 	}
 	if p.s[p.pos] != ']' {
-		return nil, p.errorf(p.pos, "unexpected %s at position %d; expected \"]\" to close the \"[\" at position %d", p.describe(), p.pos, open)
+		return nil, p.errorf(p.pos, "unexpected %s at position %d; expected \"]\" to close the \"[\" at position %d", p.unexpected(), p.pos, open)
 	}
 	p.pos++
 	return e, nil
@@ -355,7 +374,7 @@ func (p *parser) parseAttrExpr(w string, start, depth int, inBracket bool) (Expr
 			return nil, p.errorf(p.pos, "value filters cannot be nested: unexpected \"[\" at position %d", p.pos)
 		}
 		if path.Sub != "" {
-			return nil, p.errorf(p.pos, "a value filter must follow a multi-valued attribute, not the sub-attribute %q, at position %d", path.String(), p.pos)
+			return nil, p.errorf(p.pos, "a value filter must follow a multi-valued attribute, not the sub-attribute %s, at position %d", quoteWord(path.String()), p.pos)
 		}
 		f, err := p.parseBracket(depth)
 		if err != nil {
@@ -371,7 +390,7 @@ func (p *parser) parseAttrExpr(w string, start, depth int, inBracket bool) (Expr
 	opPos := p.pos
 	op := p.scanWord()
 	if op == "" {
-		return nil, p.errorf(p.pos, "expected an operator after %q at position %d, found %s", w, p.pos, p.describe())
+		return nil, p.errorf(p.pos, "expected an operator after %s at position %d, found %s", quoteWord(w), p.pos, p.describe())
 	}
 	lop := strings.ToLower(op)
 	switch lop {
@@ -382,7 +401,7 @@ func (p *parser) parseAttrExpr(w string, start, depth int, inBracket bool) (Expr
 		}
 		return &Compare{Path: path, Op: lop}, nil
 	default:
-		return nil, p.errorf(opPos, "unknown operator %s at position %d", quoteWord(op), opPos)
+		return nil, p.wordErrorf(op, opPos, "unknown operator %s at position %d", quoteWord(op), opPos)
 	}
 
 	p.skipSpace()
@@ -398,9 +417,9 @@ func (p *parser) parseAttrExpr(w string, start, depth int, inBracket bool) (Expr
 	case "gt", "ge", "lt", "le":
 		switch v.(type) {
 		case bool:
-			return nil, p.errorf(valPos, "operator %q cannot compare with a boolean (position %d); use a string or a number", op, valPos)
+			return nil, p.errorf(valPos, "operator %q cannot compare with a boolean at position %d; use a string or a number", op, valPos)
 		case nil:
-			return nil, p.errorf(valPos, "operator %q cannot compare with null (position %d); use a string or a number", op, valPos)
+			return nil, p.errorf(valPos, "operator %q cannot compare with null at position %d; use a string or a number", op, valPos)
 		}
 	case "co", "sw", "ew":
 		if _, ok := v.(string); !ok {
@@ -469,9 +488,9 @@ func (p *parser) parseValue(op string) (any, *Error) {
 		return json.Number(w), nil
 	}
 	if w[0] == '-' || w[0] == '+' || w[0] == '.' || isDigit(w[0]) {
-		return nil, p.errorf(start, "invalid number %s at position %d", quoteWord(w), start)
+		return nil, p.wordErrorf(w, start, "invalid number %s at position %d", quoteWord(w), start)
 	}
-	return nil, p.errorf(start, "invalid value %s at position %d; expected a quoted string, a number, true, false or null", quoteWord(w), start)
+	return nil, p.wordErrorf(w, start, "invalid value %s at position %d; expected a quoted string, a number, true, false or null", quoteWord(w), start)
 }
 
 // parseString decodes a JSON string literal starting at its opening quote.
@@ -643,12 +662,12 @@ func (p *parser) attrPath(w string, start int, relative, schemaOnly bool) (AttrP
 			continue
 		}
 		r, _ := utf8.DecodeRuneInString(w[i:])
-		return AttrPath{}, p.errorf(start+i, "invalid character %q in attribute path %s at position %d", r, quoteWord(w), start+i)
+		return AttrPath{}, p.wordErrorf(w, start+i, "invalid character %q in attribute path %s at position %d", r, quoteWord(w), start+i)
 	}
 	if relative {
 		if !isAttrName(w) && !isRef(w) {
 			if strings.ContainsAny(w, ".:") {
-				return AttrPath{}, p.errorf(start, "attribute %q at position %d must be a plain sub-attribute name inside \"[...]\", without a schema URN or a \".\"", w, start)
+				return AttrPath{}, p.errorf(start, "attribute %s at position %d must be a plain sub-attribute name inside \"[...]\", without a schema URN or a \".\"", quoteWord(w), start)
 			}
 			return AttrPath{}, p.badName(w, start, "attribute")
 		}
@@ -656,7 +675,7 @@ func (p *parser) attrPath(w string, start int, relative, schemaOnly bool) (AttrP
 	}
 	if !hasPrefixFold(w, "urn:") {
 		if i := strings.IndexByte(w, ':'); i >= 0 {
-			return AttrPath{}, p.errorf(start+i, "attribute path %q at position %d contains \":\" but does not start with a schema URN (\"urn:\")", w, start)
+			return AttrPath{}, p.errorf(start+i, "unexpected \":\" at position %d in attribute path %s, which does not start with a schema URN (\"urn:\")", start+i, quoteWord(w))
 		}
 		attr, sub, err := p.nameSub(w, start)
 		return AttrPath{Attr: attr, Sub: sub}, err
@@ -665,15 +684,15 @@ func (p *parser) attrPath(w string, start int, relative, schemaOnly bool) (AttrP
 	urn, rest := w[:i], w[i+1:]
 	if schemaOnly && !strings.Contains(rest, ".") && isVersion(urn[strings.LastIndexByte(urn, ':')+1:]) {
 		if !isURN(w) {
-			return AttrPath{}, p.errorf(start, "invalid schema URN %q at position %d", w, start)
+			return AttrPath{}, p.errorf(start, "invalid schema URN %s at position %d", quoteWord(w), start)
 		}
 		return AttrPath{URN: w}, nil
 	}
 	if !isURN(urn) {
-		return AttrPath{}, p.errorf(start, "invalid schema URN %q at position %d; expected \"urn:\", a namespace and at least one more segment before the attribute name", urn, start)
+		return AttrPath{}, p.errorf(start, "invalid schema URN %s at position %d; expected \"urn:\", a namespace and at least one more segment before the attribute name", quoteWord(urn), start)
 	}
 	if rest == "" {
-		return AttrPath{}, p.errorf(start+len(w), "missing attribute name after schema URN %q at position %d", urn, start+len(w))
+		return AttrPath{}, p.errorf(start+len(w), "missing attribute name after schema URN %s at position %d", quoteWord(urn), start+len(w))
 	}
 	attr, sub, err := p.nameSub(rest, start+i+1)
 	return AttrPath{URN: urn, Attr: attr, Sub: sub}, err
@@ -710,7 +729,7 @@ func (p *parser) badName(name string, pos int, kind string) *Error {
 	if name == "" {
 		return p.errorf(pos, "missing %s name at position %d", kind, pos)
 	}
-	return p.errorf(pos, "invalid %s name %s at position %d; a name starts with a letter and contains only letters, digits, \"-\" and \"_\"", kind, quoteWord(name), pos)
+	return p.wordErrorf(name, pos, "invalid %s name %s at position %d; a name starts with a letter and contains only letters, digits, \"-\" and \"_\"", kind, quoteWord(name), pos)
 }
 
 // isVersion reports whether seg looks like a schema version such as "2.0".
