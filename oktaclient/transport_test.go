@@ -82,8 +82,8 @@ func TestTransportRetries(t *testing.T) {
 		method     string
 		retries    int
 		answers    []answer
-		wantStatus int   // 0: an error is expected
-		wantTries  int   // requests that reached the base transport
+		wantStatus int // 0: an error is expected
+		wantTries  int // requests that reached the base transport
 		wantSleeps []time.Duration
 	}{
 		{"503s then success, GET", "GET", 6,
