@@ -234,10 +234,22 @@ func (s *Sim) enqueueUserPush(a *app, au *appUser, k taskKind) {
 	if a.conn == nil {
 		return
 	}
-	if k == taskUpdate && au.externalID == "" {
-		// Not provisioned yet: the pending provisioning push will carry
-		// the current values.
-		return
+	switch k {
+	case taskProvision:
+		if !a.conn.CreateUsers && a.links[au.userID] == "" {
+			return
+		}
+		if u := s.users[au.userID]; u != nil && u.status == StatusStaged {
+			// Okta provisions a staged user once it is activated.
+			au.syncState = "OUT_OF_SYNC"
+			return
+		}
+	case taskUpdate:
+		if !a.conn.UpdateUsers || au.externalID == "" {
+			// Not provisioned yet: the pending provisioning push will
+			// carry the current values.
+			return
+		}
 	}
 	au.syncState = "SYNCING"
 	s.push.enqueue(pushTask{kind: k, appID: a.id, userID: au.userID})
@@ -636,6 +648,7 @@ func (p *pushEngine) provision(t pushTask) {
 		return
 	}
 	if !conn.CreateUsers {
+		p.finish(t, "", errors.New("no matching user in the app and Create Users is off"))
 		return
 	}
 	st, body, err := p.do(p.ctx, t.appID, conn, http.MethodPost, "/Users", createBody(attrs, p.s.randomPassword()))

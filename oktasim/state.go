@@ -572,8 +572,8 @@ func (s *Sim) newAppUser(a *app, u *user, userName string) *appUser {
 	if au.profile == nil {
 		au.profile = map[string]any{}
 	}
-	if a.conn != nil {
-		au.status, au.syncState = StatusStaged, "SYNCING"
+	if a.conn != nil && (a.conn.CreateUsers || a.links[u.id] != "") {
+		au.status, au.syncState = StatusStaged, "OUT_OF_SYNC"
 	} else {
 		au.status, au.syncState = StatusActive, "DISABLED"
 	}
