@@ -234,3 +234,5 @@ func intField(t testing.TB, m map[string]any, key string) int {
 	}
 	return int(i)
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
