@@ -756,7 +756,7 @@ func (s *Sim) updateAppUserHTTP(w http.ResponseWriter, r *http.Request) {
 	var out map[string]any
 	if e == nil {
 		var au *appUser
-		au, e = s.updateAppUserLocked(a, r.PathValue("userId"), body.userName(), body.Profile)
+		au, e = s.updateAppUserLocked(a, r.PathValue("userId"), body.userName(), body.Scope, body.Profile)
 		if e == nil {
 			out = s.appUserJSON(orgURL(r), a, au, false)
 		}

@@ -114,7 +114,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestUserLifecycleAndErrors(t *testing.T) {
-	_, c := startSim(t)
+	srv, c := startSim(t)
 	ctx := context.Background()
 	f := false
 	staged, _, err := c.User.CreateUser(ctx, okta.CreateUserRequest{Profile: (*okta.UserProfile)(&map[string]any{
@@ -149,6 +149,17 @@ func TestUserLifecycleAndErrors(t *testing.T) {
 		got, _, err := c.User.GetUser(ctx, key)
 		if err != nil || got.Id != staged.Id {
 			t.Errorf("GetUser(%s) = %v, %v", key, got, err)
+		}
+	}
+	// A login with characters that need escaping, sent escaped.
+	plus, err := srv.Sim.CreateUser(profile("a+b@example.com", "A", "B"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"a%2Bb%40example.com", "a+b@example.com", "A+B@EXAMPLE.COM"} {
+		st, _, body := rawDo(t, srv, "GET", "/api/v1/users/"+key, srv.Token, "")
+		if st != 200 || !strings.Contains(string(body), plus.ID) {
+			t.Errorf("GET /api/v1/users/%s: %d %s", key, st, body)
 		}
 	}
 	_, resp, err = c.User.GetUser(ctx, "00unknown")
@@ -577,6 +588,19 @@ func TestGroupsAndGroupAssignment(t *testing.T) {
 	au, _ := srv.Sim.AppUser(srv.AppID, ann.ID)
 	if au.UserName != "ann@example.com" || au.Profile["givenName"] != "Ann" || au.Profile["email"] != "ann@example.com" {
 		t.Errorf("group-assigned app user = %+v", au)
+	}
+
+	// Assigning a group-scoped user again keeps scope GROUP; an update
+	// with scope USER converts it.
+	if again, _, err := c.Application.AssignUserToApplication(ctx, srv.AppID, okta.AppUser{Id: ann.ID, Scope: "USER",
+		Credentials: &okta.AppUserCredentials{UserName: "ann@example.com"}}); err != nil || again.Scope != "GROUP" {
+		t.Errorf("re-assign group-scoped: %+v %v", again, err)
+	}
+	if conv, _, err := c.Application.UpdateApplicationUser(ctx, srv.AppID, ann.ID, okta.AppUser{Scope: "USER"}); err != nil || conv.Scope != "USER" {
+		t.Errorf("convert to USER: %+v %v", conv, err)
+	}
+	if conv, _, err := c.Application.UpdateApplicationUser(ctx, srv.AppID, ann.ID, okta.AppUser{Scope: "GROUP"}); err != nil || conv.Scope != "GROUP" {
+		t.Errorf("convert back to GROUP: %+v %v", conv, err)
 	}
 
 	// Removing Bob's direct assignment leaves the group one.

@@ -93,6 +93,7 @@ type pushEngine struct {
 	wake    chan struct{}
 	records []Push
 	done    chan struct{}
+	closed  bool
 }
 
 func newPushEngine(s *Sim) *pushEngine {
@@ -107,12 +108,18 @@ func (p *pushEngine) close() {
 	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	p.queue = nil
+	p.busy = false
 	p.notifyIdle()
 }
 
 func (p *pushEngine) enqueue(t pushTask) {
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
 	p.queue = append(p.queue, t)
 	p.mu.Unlock()
 	select {

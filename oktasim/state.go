@@ -593,10 +593,13 @@ func (s *Sim) assignLocked(a *app, userID, userName string, profile map[string]a
 	created := au == nil
 	if created {
 		au = s.newAppUser(a, u, userName)
+		au.userScoped = true
 	} else if userName != "" {
+		// Okta answers a repeated assignment with the existing one,
+		// updated; a group-scoped assignment keeps scope GROUP (converting
+		// it takes an update with scope USER).
 		au.userName = userName
 	}
-	au.userScoped = true
 	for k, v := range profile {
 		au.profile[k] = v
 	}
@@ -619,17 +622,30 @@ func (s *Sim) UpdateAppUser(appID, userID, userName string, profile map[string]a
 	if err != nil {
 		return AppUser{}, fmt.Errorf("update app user: %w", err)
 	}
-	au, err := s.updateAppUserLocked(a, userID, userName, profile)
+	au, err := s.updateAppUserLocked(a, userID, userName, "", profile)
 	if err != nil {
 		return AppUser{}, fmt.Errorf("update app user: %w", err)
 	}
 	return s.appUserSnapshot(a, au), nil
 }
 
-func (s *Sim) updateAppUserLocked(a *app, userID, userName string, profile map[string]any) (*appUser, *Error) {
+func (s *Sim) updateAppUserLocked(a *app, userID, userName, scope string, profile map[string]any) (*appUser, *Error) {
 	au := a.users[userID]
 	if au == nil {
 		return nil, errNotFound("AppUser", userID)
+	}
+	switch scope {
+	case "":
+	case "USER":
+		// Converts a group assignment into an individual one.
+		au.userScoped = true
+	case "GROUP":
+		if len(au.groups) == 0 {
+			return nil, errValidation("scope", "scope: No assigned group grants this user the app")
+		}
+		au.userScoped = false
+	default:
+		return nil, errValidation("scope", "scope: Does not match required pattern")
 	}
 	if userName != "" {
 		au.userName = userName
