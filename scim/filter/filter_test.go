@@ -117,7 +117,7 @@ func TestParse(t *testing.T) {
 		{enterprise + `:manager.value eq "26118915-6090-4610-87e4-49d8ca9f808d"`, cmp(AttrPath{URN: enterprise, Attr: "manager", Sub: "value"}, "eq", "26118915-6090-4610-87e4-49d8ca9f808d")},
 		{custom + `:favoriteColor eq "blue"`, cmp(AttrPath{URN: custom, Attr: "favoriteColor"}, "eq", "blue")},
 		{`URN:IETF:params:scim:schemas:core:2.0:User:userName eq "x"`, cmp(AttrPath{URN: "URN:IETF:params:scim:schemas:core:2.0:User", Attr: "userName"}, "eq", "x")},
-		{`urn:a:b:c pr`, cmp(AttrPath{URN: "urn:a:b", Attr: "c"}, "pr", nil)},
+		{`urn:ab:c:d pr`, cmp(AttrPath{URN: "urn:ab:c", Attr: "d"}, "pr", nil)},
 
 		// Numbers are kept as written.
 		{`n eq 0`, cmp(attr("n"), "eq", num("0"))},
@@ -358,7 +358,11 @@ func TestParseErrors(t *testing.T) {
 		{`urn:bar eq "x"`, `invalid schema URN "urn"`, 0},
 		{`urn:a:bar eq "x"`, `invalid schema URN "urn:a"`, 0},
 		{`urn:a::b:bar eq "x"`, `invalid schema URN`, 0},
-		{`urn:a:b: eq "x"`, `missing attribute name after schema URN "urn:a:b"`, 8},
+		{`urn:ab:c: eq "x"`, `missing attribute name after schema URN "urn:ab:c"`, 9},
+		{`urn:a:b:c eq "x"`, `invalid schema URN "urn:a:b"`, 0},
+		{`urn:-ab:b:c eq "x"`, `invalid schema URN`, 0},
+		{`urn:ab:b$:c eq "x"`, `invalid schema URN`, 0},
+		{`urn:` + strings.Repeat("n", 33) + `:b:c eq "x"`, `invalid schema URN`, 0},
 		{coreUser + `:name.familyName.x eq "J"`, `at most one sub-attribute`, -1},
 		{coreUser + `:1name eq "J"`, `invalid attribute name "1name"`, len(coreUser) + 1},
 

@@ -80,20 +80,19 @@ func ParsePath(s string) (Path, error) {
 		return Path{}, p.errorf(p.pos, "expected an attribute path at position %d, found %s", p.pos, p.describe())
 	}
 	tok := p.scanWord()
-	if p.eof() || p.s[p.pos] != '[' {
-		p.skipSpace()
+	bracket := !p.eof() && p.s[p.pos] == '['
+	p.skipSpace()
+	// Only a path that is the whole input can be a bare schema URN; before
+	// "[" the last segment is always the multi-valued attribute.
+	ap, err := p.attrPath(tok, start, false, p.eof())
+	if err != nil {
+		return Path{}, err
+	}
+	if !bracket {
 		if !p.eof() {
 			return Path{}, p.errorf(p.pos, "unexpected %s at position %d; a path is one attribute path, optionally with a value filter in brackets", p.unexpected(), p.pos)
 		}
-		ap, err := p.attrPath(tok, start, false, true)
-		if err != nil {
-			return Path{}, err
-		}
 		return Path{AttrPath: ap}, nil
-	}
-	ap, err := p.attrPath(tok, start, false, false)
-	if err != nil {
-		return Path{}, err
 	}
 	if ap.Sub != "" {
 		return Path{}, p.errorf(p.pos, "a value filter must follow a multi-valued attribute, not the sub-attribute %s, at position %d", quoteWord(ap.String()), p.pos)
@@ -745,9 +744,10 @@ func isVersion(seg string) bool {
 	return true
 }
 
-// isURN reports whether s is "urn:" followed by at least two non-empty
-// colon-separated segments (a namespace and a specific string) made of
-// letters, digits, ".", "-" and "_", which covers every SCIM schema URN.
+// isURN reports whether s is "urn:", a namespace identifier (RFC 8141: 2 to
+// 32 letters, digits and hyphens, not starting or ending with a hyphen) and
+// at least one more non-empty colon-separated segment of letters, digits,
+// ".", "-" and "_", which covers every SCIM schema URN.
 func isURN(s string) bool {
 	if !hasPrefixFold(s, "urn:") {
 		return false
@@ -756,7 +756,16 @@ func isURN(s string) bool {
 	if len(segs) < 2 {
 		return false
 	}
-	for _, seg := range segs {
+	nid := segs[0]
+	if len(nid) < 2 || len(nid) > 32 || nid[0] == '-' || nid[len(nid)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(nid); i++ {
+		if c := nid[i]; !isAlpha(c) && !isDigit(c) && c != '-' {
+			return false
+		}
+	}
+	for _, seg := range segs[1:] {
 		if seg == "" {
 			return false
 		}
