@@ -1,0 +1,136 @@
+package appstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/oktasync/oktasync/errkind"
+)
+
+func (s *sqlStore) RecordAudit(ctx context.Context, e AuditEvent) error {
+	if e.Actor == "" {
+		e.Actor = ActorFrom(ctx).String()
+	}
+	at := s.micros()
+	if !e.Time.IsZero() {
+		at = e.Time.UnixMicro()
+	}
+	body := "{}"
+	if len(e.Changes) > 0 {
+		b, err := marshalJSON(e.Changes)
+		if err != nil {
+			return err
+		}
+		body = b
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO audit_events (at, tenant_id, actor, operation, resource_type, resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		at, e.TenantID, e.Actor, e.Operation, e.ResourceType, e.ResourceID, body)
+	return s.wrap("appstore.RecordAudit", err)
+}
+
+func (s *sqlStore) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	where := "1=1"
+	var args []any
+	if q.TenantID != "" {
+		where += " AND tenant_id = ?"
+		args = append(args, q.TenantID)
+	}
+	if q.ResourceID != "" {
+		where += " AND resource_id = ?"
+		args = append(args, q.ResourceID)
+	}
+	var rows []struct {
+		ID           int64  `db:"id"`
+		At           int64  `db:"at"`
+		TenantID     string `db:"tenant_id"`
+		Actor        string `db:"actor"`
+		Operation    string `db:"operation"`
+		ResourceType string `db:"resource_type"`
+		ResourceID   string `db:"resource_id"`
+		Changes      string `db:"changes"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT id, at, tenant_id, actor, operation, resource_type, resource_id, changes FROM audit_events WHERE `+where+` ORDER BY id DESC LIMIT ?`),
+		append(args, q.Limit)...); err != nil {
+		return nil, s.wrap("appstore.ListAudit", err)
+	}
+	out := make([]AuditEvent, 0, len(rows))
+	for _, r := range rows {
+		e := AuditEvent{ID: r.ID, Time: fromMicros(r.At), TenantID: r.TenantID, Actor: r.Actor, Operation: r.Operation,
+			ResourceType: r.ResourceType, ResourceID: r.ResourceID}
+		if err := json.Unmarshal([]byte(r.Changes), &e.Changes); err != nil {
+			return nil, errkind.E("appstore.ListAudit", errkind.Permanent, "corrupt audit event", err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) EnqueueMail(ctx context.Context, m Mail) error {
+	if m.To == "" {
+		return errkind.Errorf("appstore.EnqueueMail", errkind.Invalid, "mail has no recipient")
+	}
+	now := s.micros()
+	next := now
+	if !m.NextAttempt.IsZero() {
+		next = m.NextAttempt.UnixMicro()
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO mail_queue (tenant_id, recipient, subject, body, attempts, next_attempt, last_error, created_at) VALUES (?, ?, ?, ?, 0, ?, '', ?)`),
+		m.TenantID, m.To, m.Subject, m.Body, next, now)
+	return s.wrap("appstore.EnqueueMail", err)
+}
+
+type mailRow struct {
+	ID          int64  `db:"id"`
+	TenantID    string `db:"tenant_id"`
+	To          string `db:"recipient"`
+	Subject     string `db:"subject"`
+	Body        string `db:"body"`
+	Attempts    int    `db:"attempts"`
+	NextAttempt int64  `db:"next_attempt"`
+	LastError   string `db:"last_error"`
+	SentAt      *int64 `db:"sent_at"`
+	CreatedAt   int64  `db:"created_at"`
+}
+
+func (s *sqlStore) DueMail(ctx context.Context, limit int) ([]Mail, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	var rows []mailRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT id, tenant_id, recipient, subject, body, attempts, next_attempt, last_error, sent_at, created_at
+		FROM mail_queue WHERE sent_at IS NULL AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`), s.micros(), limit); err != nil {
+		return nil, s.wrap("appstore.DueMail", err)
+	}
+	out := make([]Mail, len(rows))
+	for i, r := range rows {
+		out[i] = Mail{ID: r.ID, TenantID: r.TenantID, To: r.To, Subject: r.Subject, Body: r.Body, Attempts: r.Attempts,
+			NextAttempt: fromMicros(r.NextAttempt), LastError: r.LastError, Created: fromMicros(r.CreatedAt)}
+	}
+	return out, nil
+}
+
+// MarkMail stores the outcome of a delivery attempt: m.Sent set means delivered;
+// otherwise m.Attempts, m.LastError and m.NextAttempt say when to try again.
+func (s *sqlStore) MarkMail(ctx context.Context, m Mail) error {
+	var sent any
+	if !m.Sent.IsZero() {
+		sent = m.Sent.UnixMicro()
+	}
+	next := m.NextAttempt
+	if next.IsZero() {
+		next = time.UnixMicro(s.micros())
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE mail_queue SET attempts = ?, last_error = ?, next_attempt = ?, sent_at = ? WHERE id = ?`),
+		m.Attempts, m.LastError, next.UnixMicro(), sent, m.ID)
+	if err != nil {
+		return s.wrap("appstore.MarkMail", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errkind.Errorf("appstore.MarkMail", errkind.NotFound, "no mail %d", m.ID)
+	}
+	return nil
+}

@@ -1,0 +1,382 @@
+package appstore
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/oktasync/oktasync/errkind"
+)
+
+// Bearer tokens look like "oks_<prefix>_<secret>": the prefix (10 characters) is stored
+// in clear so that a token can be found and shown in listings; the secret part is 32
+// random bytes. Only the SHA-256 of the whole token is stored: a token has 256 bits of
+// entropy, so a fast hash is safe, and it keeps authentication cheap on Okta's hot path.
+const (
+	tokenScheme   = "oks_"
+	prefixLen     = 10
+	secretBytes   = 32
+	pbkdf2Iter    = 60000
+	lastUsedEvery = time.Minute // how stale last_used_at may get before it is rewritten
+)
+
+type credRow struct {
+	ID         string        `db:"id"`
+	TenantID   string        `db:"tenant_id"`
+	Kind       string        `db:"kind"`
+	Slot       sql.NullInt64 `db:"slot"`
+	Status     string        `db:"status"`
+	Prefix     string        `db:"prefix"`
+	Username   string        `db:"username"`
+	SecretHash string        `db:"secret_hash"`
+	CreatedAt  int64         `db:"created_at"`
+	LastUsedAt sql.NullInt64 `db:"last_used_at"`
+}
+
+const credCols = `id, tenant_id, kind, slot, status, prefix, username, secret_hash, created_at, last_used_at`
+
+func (r credRow) credential() Credential {
+	return Credential{ID: r.ID, TenantID: r.TenantID, Kind: r.Kind, Status: r.Status, Prefix: r.Prefix,
+		Username: r.Username, Created: fromMicros(r.CreatedAt), LastUsed: nullMicros(r.LastUsedAt)}
+}
+
+// newToken returns a fresh token, its prefix and the hash to store.
+func newToken() (token, prefix, hash string, err error) {
+	p := make([]byte, 8)
+	sec := make([]byte, secretBytes)
+	if _, err := rand.Read(p); err != nil {
+		return "", "", "", err
+	}
+	if _, err := rand.Read(sec); err != nil {
+		return "", "", "", err
+	}
+	prefix = tokenScheme + hex.EncodeToString(p)[:prefixLen]
+	token = prefix + "_" + base64.RawURLEncoding.EncodeToString(sec)
+	return token, prefix, hashToken(token), nil
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func tokenPrefix(token string) (string, bool) {
+	if !strings.HasPrefix(token, tokenScheme) || len(token) < len(tokenScheme)+prefixLen+1 {
+		return "", false
+	}
+	p := token[:len(tokenScheme)+prefixLen]
+	if token[len(p)] != '_' {
+		return "", false
+	}
+	return p, true
+}
+
+func tooManyTokens(tenantID string) error {
+	return errkind.Errorf("appstore.CreateToken", errkind.Conflict,
+		"tenant %q already has %d tokens: remove or renew one first (oktasync token remove|renew)", tenantID, MaxTokens)
+}
+
+func (s *sqlStore) CreateToken(ctx context.Context, tenantID string) (Credential, string, error) {
+	const op = "appstore.CreateToken"
+	token, prefix, hash, err := newToken()
+	if err != nil {
+		return Credential{}, "", errkind.E(op, errkind.Permanent, "no randomness", err)
+	}
+	var c Credential
+	err = s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		if _, err := s.getTenant(ctx, tx, tenantID, true); err != nil {
+			return err
+		}
+		var slots []int
+		if err := tx.SelectContext(ctx, &slots, s.q(`SELECT slot FROM credentials WHERE tenant_id = ? AND kind = ?`), tenantID, CredentialBearer); err != nil {
+			return s.wrap(op, err)
+		}
+		slot := 0
+		for cand := 1; cand <= MaxTokens && slot == 0; cand++ {
+			taken := false
+			for _, sl := range slots {
+				taken = taken || sl == cand
+			}
+			if !taken {
+				slot = cand
+			}
+		}
+		if slot == 0 {
+			return tooManyTokens(tenantID)
+		}
+		now := s.micros()
+		c = Credential{ID: uuid.NewString(), TenantID: tenantID, Kind: CredentialBearer, Status: StatusActive, Prefix: prefix, Created: fromMicros(now)}
+		// The unique (tenant, kind, slot) index is what really bounds the count: two
+		// concurrent creators that both saw a free slot cannot both insert into it.
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO credentials (`+credCols+`) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, NULL)`),
+			c.ID, tenantID, CredentialBearer, slot, StatusActive, prefix, hash, now)
+		if s.d.isUnique(err) {
+			return tooManyTokens(tenantID)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		return s.audit(ctx, tx, tenantID, "token.create", "Credential", c.ID, map[string]Change{"prefix": {New: prefix}})
+	})
+	if err != nil {
+		return Credential{}, "", err
+	}
+	return c, token, nil
+}
+
+func (s *sqlStore) getCredential(ctx context.Context, q sqlx.QueryerContext, tenantID, id string) (credRow, error) {
+	var r credRow
+	if err := sqlx.GetContext(ctx, q, &r, s.q(`SELECT `+credCols+` FROM credentials WHERE tenant_id = ? AND id = ?`), tenantID, id); err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return r, errkind.Errorf("appstore.GetCredential", errkind.NotFound, "tenant %q has no credential %q", tenantID, id)
+		}
+		return r, s.wrap("appstore.GetCredential", err)
+	}
+	return r, nil
+}
+
+func (s *sqlStore) RenewToken(ctx context.Context, tenantID, id string) (Credential, string, error) {
+	const op = "appstore.RenewToken"
+	token, prefix, hash, err := newToken()
+	if err != nil {
+		return Credential{}, "", errkind.E(op, errkind.Permanent, "no randomness", err)
+	}
+	var c Credential
+	err = s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		r, err := s.getCredential(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if r.Kind != CredentialBearer {
+			return errkind.Errorf(op, errkind.Invalid, "credential %q is not a bearer token", id)
+		}
+		now := s.micros()
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE credentials SET prefix = ?, secret_hash = ?, created_at = ?, last_used_at = NULL WHERE id = ?`), prefix, hash, now, id); err != nil {
+			return s.wrap(op, err)
+		}
+		r.Prefix, r.CreatedAt, r.LastUsedAt = prefix, now, sql.NullInt64{}
+		c = r.credential()
+		return s.audit(ctx, tx, tenantID, "token.renew", "Credential", id, map[string]Change{"prefix": {Old: r.Prefix, New: prefix}})
+	})
+	if err != nil {
+		return Credential{}, "", err
+	}
+	return c, token, nil
+}
+
+// hashPassword derives a salted PBKDF2-SHA256 hash: pbkdf2-sha256$iter$salt$key.
+func hashPassword(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key, err := pbkdf2.Key(sha256.New, password, salt, pbkdf2Iter, 32)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", pbkdf2Iter, base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+func checkPassword(stored, password string) bool {
+	parts := strings.Split(stored, "$")
+	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
+		return false
+	}
+	iter, err1 := strconv.Atoi(parts[1])
+	salt, err2 := base64.RawStdEncoding.DecodeString(parts[2])
+	want, err3 := base64.RawStdEncoding.DecodeString(parts[3])
+	if err1 != nil || err2 != nil || err3 != nil || iter < 1 {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, password, salt, iter, len(want))
+	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+}
+
+func (s *sqlStore) CreateBasic(ctx context.Context, tenantID, username, password string) (Credential, error) {
+	const op = "appstore.CreateBasic"
+	username = strings.TrimSpace(username)
+	if username == "" || strings.Contains(username, ":") {
+		return Credential{}, errkind.Errorf(op, errkind.Invalid, "username must be non-empty and contain no ':'")
+	}
+	if len(password) < 12 {
+		return Credential{}, errkind.Errorf(op, errkind.Invalid, "password must be at least 12 characters")
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return Credential{}, errkind.E(op, errkind.Permanent, "hashing password", err)
+	}
+	var c Credential
+	err = s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		if _, err := s.getTenant(ctx, tx, tenantID, false); err != nil {
+			return err
+		}
+		now := s.micros()
+		c = Credential{ID: uuid.NewString(), TenantID: tenantID, Kind: CredentialBasic, Status: StatusActive, Username: username, Created: fromMicros(now)}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO credentials (`+credCols+`) VALUES (?, ?, ?, NULL, ?, '', ?, ?, ?, NULL)`),
+			c.ID, tenantID, CredentialBasic, StatusActive, username, hash, now)
+		if s.d.isUnique(err) {
+			return errkind.Errorf(op, errkind.Conflict, "username %q is already in use", username)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		return s.audit(ctx, tx, tenantID, "basic.create", "Credential", c.ID, map[string]Change{"username": {New: username}})
+	})
+	return c, err
+}
+
+func (s *sqlStore) ListCredentials(ctx context.Context, tenantID string) ([]Credential, error) {
+	if _, err := s.GetTenant(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	var rows []credRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+credCols+` FROM credentials WHERE tenant_id = ? ORDER BY kind DESC, slot, created_at, id`), tenantID); err != nil {
+		return nil, s.wrap("appstore.ListCredentials", err)
+	}
+	out := make([]Credential, len(rows))
+	for i, r := range rows {
+		out[i] = r.credential()
+	}
+	return out, nil
+}
+
+func (s *sqlStore) SetCredentialStatus(ctx context.Context, tenantID, id, status string) (Credential, error) {
+	const op = "appstore.SetCredentialStatus"
+	if status != StatusActive && status != StatusInactive {
+		return Credential{}, errkind.Errorf(op, errkind.Invalid, "status %q: want active or inactive", status)
+	}
+	var c Credential
+	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		r, err := s.getCredential(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		old := r.Status
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE credentials SET status = ? WHERE id = ?`), status, id); err != nil {
+			return s.wrap(op, err)
+		}
+		r.Status = status
+		c = r.credential()
+		if old == status {
+			return nil
+		}
+		verb := map[string]string{StatusActive: "activate", StatusInactive: "deactivate"}[status]
+		return s.audit(ctx, tx, tenantID, "credential."+verb, "Credential", id, map[string]Change{"status": {Old: old, New: status}})
+	})
+	return c, err
+}
+
+func (s *sqlStore) RemoveCredential(ctx context.Context, tenantID, id string) error {
+	const op = "appstore.RemoveCredential"
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		r, err := s.getCredential(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM credentials WHERE id = ?`), id); err != nil {
+			return s.wrap(op, err)
+		}
+		return s.audit(ctx, tx, tenantID, "credential.remove", "Credential", id, map[string]Change{"prefix": {Old: r.Prefix + r.Username}})
+	})
+}
+
+func unauthorized(op string) error {
+	return errkind.Errorf(op, errkind.Unauthorized, "invalid credentials")
+}
+
+func (s *sqlStore) AuthenticateToken(ctx context.Context, secret string) (Tenant, Credential, error) {
+	const op = "appstore.AuthenticateToken"
+	prefix, ok := tokenPrefix(secret)
+	var r credRow
+	found := false
+	if ok {
+		err := s.db.GetContext(ctx, &r, s.q(`SELECT `+credCols+` FROM credentials WHERE kind = ? AND prefix = ?`), CredentialBearer, prefix)
+		if err != nil && s.wrapKind(err) != errkind.NotFound {
+			return Tenant{}, Credential{}, s.wrap(op, err)
+		}
+		found = err == nil
+	}
+	// Compare even when nothing was found, so that timing does not tell a client
+	// whether a prefix exists.
+	want := r.SecretHash
+	if !found {
+		want = hashToken("oks_0000000000_none")
+	}
+	match := subtle.ConstantTimeCompare([]byte(hashToken(secret)), []byte(want)) == 1
+	if !found || !match {
+		return Tenant{}, Credential{}, unauthorized(op)
+	}
+	return s.finishAuth(ctx, op, r)
+}
+
+func (s *sqlStore) AuthenticateBasic(ctx context.Context, username, password string) (Tenant, Credential, error) {
+	const op = "appstore.AuthenticateBasic"
+	var r credRow
+	err := s.db.GetContext(ctx, &r, s.q(`SELECT `+credCols+` FROM credentials WHERE kind = ? AND username = ?`), CredentialBasic, username)
+	if err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			checkPassword("pbkdf2-sha256$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password)
+			return Tenant{}, Credential{}, unauthorized(op)
+		}
+		return Tenant{}, Credential{}, s.wrap(op, err)
+	}
+	if !s.checkBasicCached(r.SecretHash, password) {
+		return Tenant{}, Credential{}, unauthorized(op)
+	}
+	return s.finishAuth(ctx, op, r)
+}
+
+// checkBasicCached verifies a password, remembering successes for a few minutes.
+func (s *sqlStore) checkBasicCached(stored, password string) bool {
+	sum := sha256.Sum256([]byte(stored + "\x00" + password))
+	key := string(sum[:])
+	now := s.now()
+	s.basicMu.Lock()
+	exp, ok := s.basicCache[key]
+	s.basicMu.Unlock()
+	if ok && now.Before(exp) {
+		return true
+	}
+	if !checkPassword(stored, password) {
+		return false
+	}
+	s.basicMu.Lock()
+	if len(s.basicCache) > 1024 {
+		clear(s.basicCache)
+	}
+	s.basicCache[key] = now.Add(5 * time.Minute)
+	s.basicMu.Unlock()
+	return true
+}
+
+func (s *sqlStore) finishAuth(ctx context.Context, op string, r credRow) (Tenant, Credential, error) {
+	if r.Status != StatusActive {
+		return Tenant{}, Credential{}, errkind.Errorf(op, errkind.Unauthorized, "credential is inactive")
+	}
+	t, err := s.GetTenant(ctx, r.TenantID)
+	if err != nil {
+		return Tenant{}, Credential{}, err
+	}
+	if !t.ProvisioningEnabled {
+		return Tenant{}, Credential{}, errkind.Errorf(op, errkind.Unauthorized, "provisioning is disabled for this tenant")
+	}
+	now := s.micros()
+	if !r.LastUsedAt.Valid || now-r.LastUsedAt.Int64 > lastUsedEvery.Microseconds() {
+		// Best effort: a failed bookkeeping write must not refuse a valid credential.
+		_, _ = s.db.ExecContext(ctx, s.q(`UPDATE credentials SET last_used_at = ? WHERE id = ?`), now, r.ID)
+		r.LastUsedAt = sql.NullInt64{Int64: now, Valid: true}
+	}
+	return t, r.credential(), nil
+}

@@ -1,0 +1,163 @@
+package appstore
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+)
+
+// dialect holds what differs between PostgreSQL and SQLite: row locking, JSON access,
+// string functions and how a constraint violation is reported. Everything else is
+// shared SQL written with ? placeholders and rebound by sqlx.
+type dialect interface {
+	name() string
+	// forUpdate is appended to a SELECT that starts a read-modify-write.
+	forUpdate() string
+	// jsonText is the text of the JSON value at keys inside doc (NULL when absent).
+	jsonText(doc string, keys ...string) string
+	// jsonIs is a condition true when the JSON value at keys is the literal lit
+	// ("true" or "false").
+	jsonIs(doc, lit string, keys ...string) string
+	// jsonNumber is the numeric value at keys inside doc.
+	jsonNumber(doc string, keys ...string) string
+	// jsonElements is a FROM item named alias that yields each element of the JSON
+	// array at keys inside doc, with elemDoc(alias) the element as a JSON document and
+	// elemText(alias) the element as text when it is a scalar.
+	jsonElements(doc, alias string, keys ...string) string
+	elemDoc(alias string) string
+	elemText(alias string) string
+	elemIs(alias, lit string) string
+	elemNumber(alias string) string
+	// contains, startsWith and endsWith are case-sensitive string tests of a against b.
+	contains(a, b string) string
+	startsWith(a, b string) string
+	endsWith(a, b string) string
+	// isUnique reports whether err is a unique-constraint violation.
+	isUnique(err error) bool
+	// isForeignKey reports whether err is a foreign-key violation.
+	isForeignKey(err error) bool
+}
+
+// quoteKey renders a JSON object key as an SQL string literal. Keys come from the schema
+// (attribute names and schema URNs), never from request values; quotes are doubled all
+// the same so that no key can end the literal.
+func quoteKey(k string) string { return "'" + strings.ReplaceAll(k, "'", "''") + "'" }
+
+type postgres struct{}
+
+func (postgres) name() string      { return "postgres" }
+func (postgres) forUpdate() string { return " FOR UPDATE" }
+
+func (postgres) jsonPath(doc string, keys []string, lastText bool) string {
+	var b strings.Builder
+	b.WriteString(doc)
+	for i, k := range keys {
+		if i == len(keys)-1 && lastText {
+			b.WriteString("->>")
+		} else {
+			b.WriteString("->")
+		}
+		b.WriteString(quoteKey(k))
+	}
+	return b.String()
+}
+func (p postgres) jsonText(doc string, keys ...string) string {
+	return "(" + p.jsonPath(doc, keys, true) + ")"
+}
+func (p postgres) jsonIs(doc, lit string, keys ...string) string {
+	return "(" + p.jsonPath(doc, keys, false) + " = '" + lit + "'::jsonb)"
+}
+func (p postgres) jsonNumber(doc string, keys ...string) string {
+	return "(CASE WHEN jsonb_typeof(" + p.jsonPath(doc, keys, false) + ") = 'number' THEN (" + p.jsonPath(doc, keys, true) + ")::numeric END)"
+}
+func (p postgres) jsonElements(doc, alias string, keys ...string) string {
+	v := p.jsonPath(doc, keys, false)
+	return "jsonb_array_elements(CASE WHEN jsonb_typeof(" + v + ") = 'array' THEN " + v + " ELSE '[]'::jsonb END) AS " + alias + "(v)"
+}
+func (postgres) elemDoc(alias string) string  { return alias + ".v" }
+func (postgres) elemText(alias string) string { return "(" + alias + ".v #>> '{}')" }
+func (postgres) elemIs(alias, lit string) string {
+	return "(" + alias + ".v = '" + lit + "'::jsonb)"
+}
+func (postgres) contains(a, b string) string { return "(strpos(" + a + ", " + b + ") > 0)" }
+func (postgres) startsWith(a, b string) string {
+	return "(left(" + a + ", length(" + b + ")) = " + b + ")"
+}
+func (postgres) endsWith(a, b string) string {
+	return "(right(" + a + ", length(" + b + ")) = " + b + ")"
+}
+func (postgres) isUnique(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+func (postgres) isForeignKey(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string      { return "sqlite" }
+func (sqliteDialect) forUpdate() string { return "" } // write transactions start IMMEDIATE
+
+// path renders a JSON path such as $."urn:...:User"."department".
+func (sqliteDialect) path(keys []string) string {
+	var b strings.Builder
+	b.WriteString("'$")
+	for _, k := range keys {
+		b.WriteString(`."`)
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(k, "'", "''"), `"`, ""))
+		b.WriteString(`"`)
+	}
+	b.WriteString("'")
+	return b.String()
+}
+func (s sqliteDialect) jsonText(doc string, keys ...string) string {
+	return "(CASE WHEN json_type(" + doc + ", " + s.path(keys) + ") IN ('text','integer','real') THEN json_extract(" + doc + ", " + s.path(keys) + ") END)"
+}
+func (s sqliteDialect) jsonIs(doc, lit string, keys ...string) string {
+	return "(json_type(" + doc + ", " + s.path(keys) + ") = '" + lit + "')"
+}
+func (s sqliteDialect) jsonNumber(doc string, keys ...string) string {
+	return "(CASE WHEN json_type(" + doc + ", " + s.path(keys) + ") IN ('integer','real') THEN json_extract(" + doc + ", " + s.path(keys) + ") END)"
+}
+func (s sqliteDialect) jsonElements(doc, alias string, keys ...string) string {
+	return "json_each(CASE WHEN json_type(" + doc + ", " + s.path(keys) + ") = 'array' THEN json_extract(" + doc + ", " + s.path(keys) + ") ELSE '[]' END) AS " + alias
+}
+func (sqliteDialect) elemDoc(alias string) string { return alias + ".value" }
+func (sqliteDialect) elemText(alias string) string {
+	return "(CASE WHEN " + alias + ".type IN ('text','integer','real') THEN " + alias + ".value END)"
+}
+func (sqliteDialect) elemIs(alias, lit string) string { return "(" + alias + ".type = '" + lit + "')" }
+func (sqliteDialect) contains(a, b string) string     { return "(instr(" + a + ", " + b + ") > 0)" }
+func (sqliteDialect) startsWith(a, b string) string {
+	return "(substr(" + a + ", 1, length(" + b + ")) = " + b + ")"
+}
+func (sqliteDialect) endsWith(a, b string) string {
+	return "(length(" + a + ") >= length(" + b + ") AND substr(" + a + ", length(" + a + ") - length(" + b + ") + 1) = " + b + ")"
+}
+
+// SQLite extended result codes for constraint violations.
+const (
+	sqliteConstraintUnique     = 2067
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintForeignKey = 787
+)
+
+func (sqliteDialect) isUnique(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqliteConstraintUnique || se.Code() == sqliteConstraintPrimaryKey)
+}
+func (sqliteDialect) isForeignKey(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqliteConstraintForeignKey
+}
+
+func (postgres) elemNumber(alias string) string {
+	return "(CASE WHEN jsonb_typeof(" + alias + ".v) = 'number' THEN (" + alias + ".v #>> '{}')::numeric END)"
+}
+func (sqliteDialect) elemNumber(alias string) string {
+	return "(CASE WHEN " + alias + ".type IN ('integer','real') THEN " + alias + ".value END)"
+}

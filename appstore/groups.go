@@ -1,0 +1,425 @@
+package appstore
+
+import (
+	"context"
+	"database/sql"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/scim/schema"
+)
+
+type groupRow struct {
+	ID               string         `db:"id"`
+	TenantID         string         `db:"tenant_id"`
+	DisplayName      string         `db:"display_name"`
+	ExternalID       sql.NullString `db:"external_id"`
+	Source           string         `db:"source"`
+	SourceCredential string         `db:"source_credential"`
+	Version          int64          `db:"version"`
+	CreatedAt        int64          `db:"created_at"`
+	UpdatedAt        int64          `db:"updated_at"`
+}
+
+const groupCols = `groups.id, groups.tenant_id, groups.display_name, groups.external_id, groups.source, groups.source_credential, groups.version, groups.created_at, groups.updated_at`
+
+func (r groupRow) group() Group {
+	return Group{ID: r.ID, TenantID: r.TenantID, DisplayName: r.DisplayName, ExternalID: r.ExternalID.String,
+		Source: r.Source, SourceCredential: r.SourceCredential, Version: r.Version,
+		Created: fromMicros(r.CreatedAt), Updated: fromMicros(r.UpdatedAt)}
+}
+
+func groupNameTaken(op, name string) error {
+	return errkind.Errorf(op, errkind.Conflict, "a group named %q already exists", name)
+}
+
+func validateGroup(op string, g *Group) error {
+	g.DisplayName = strings.TrimSpace(g.DisplayName)
+	if g.DisplayName == "" {
+		return errkind.Errorf(op, errkind.Invalid, "displayName is required")
+	}
+	if g.Source == "" {
+		g.Source = SourceApp
+	}
+	// Members are a set keyed by id; the last mention of an id wins.
+	seen := map[string]int{}
+	var out []Member
+	for _, m := range g.Members {
+		m.Value = strings.TrimSpace(m.Value)
+		if m.Value == "" {
+			return errkind.Errorf(op, errkind.Invalid, "a member has no value")
+		}
+		if m.Type == "" {
+			m.Type = "User"
+		}
+		switch strings.ToLower(m.Type) {
+		case "user":
+			m.Type = "User"
+		case "group":
+			m.Type = "Group"
+		default:
+			return errkind.Errorf(op, errkind.Invalid, "member %q has type %q: want User or Group", m.Value, m.Type)
+		}
+		if i, ok := seen[m.Value]; ok {
+			out[i] = m
+			continue
+		}
+		seen[m.Value] = len(out)
+		out = append(out, m)
+	}
+	g.Members = out
+	return nil
+}
+
+// checkMembers verifies that every member exists in the tenant, as the type says.
+func (s *sqlStore) checkMembers(ctx context.Context, tx *sqlx.Tx, tenantID, groupID string, members []Member) error {
+	const op = "appstore.checkMembers"
+	byType := map[string][]string{}
+	for _, m := range members {
+		if m.Type == "Group" && m.Value == groupID {
+			return errkind.Errorf(op, errkind.Invalid, "a group cannot be a member of itself")
+		}
+		byType[m.Type] = append(byType[m.Type], m.Value)
+	}
+	for typ, ids := range byType {
+		table, extra := "users", " AND deleted_at IS NULL"
+		if typ == "Group" {
+			table, extra = "groups", ""
+		}
+		found := map[string]bool{}
+		for start := 0; start < len(ids); start += 500 {
+			chunk := ids[start:min(start+500, len(ids))]
+			args := []any{tenantID}
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			var got []string
+			if err := tx.SelectContext(ctx, &got, s.q(`SELECT id FROM `+table+` WHERE tenant_id = ?`+extra+` AND id IN (`+placeholders(len(chunk))+`)`), args...); err != nil {
+				return s.wrap(op, err)
+			}
+			for _, id := range got {
+				found[id] = true
+			}
+		}
+		for _, id := range ids {
+			if !found[id] {
+				return errkind.Errorf(op, errkind.Invalid, "member %q is not a %s in this tenant", id, strings.ToLower(typ))
+			}
+		}
+	}
+	return nil
+}
+
+func (s *sqlStore) insertMembers(ctx context.Context, tx *sqlx.Tx, groupID string, members []Member) error {
+	for start := 0; start < len(members); start += 300 {
+		chunk := members[start:min(start+300, len(members))]
+		args := make([]any, 0, 3*len(chunk))
+		vals := make([]string, 0, len(chunk))
+		for _, m := range chunk {
+			vals = append(vals, "(?, ?, ?)")
+			args = append(args, groupID, m.Value, m.Type)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO group_members (group_id, member_id, member_type) VALUES `+strings.Join(vals, ", ")), args...); err != nil {
+			return s.wrap("appstore.insertMembers", err)
+		}
+	}
+	return nil
+}
+
+func memberIDs(ms []Member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Value
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *sqlStore) CreateGroup(ctx context.Context, g Group) (Group, error) {
+	const op = "appstore.CreateGroup"
+	if err := validateGroup(op, &g); err != nil {
+		return Group{}, err
+	}
+	g.ID = uuid.NewString()
+	g.Version = 1
+	now := s.micros()
+	g.Created, g.Updated = fromMicros(now), fromMicros(now)
+	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		if _, err := s.getTenant(ctx, tx, g.TenantID, false); err != nil {
+			return err
+		}
+		if err := s.checkMembers(ctx, tx, g.TenantID, g.ID, g.Members); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, source, source_credential, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			g.ID, g.TenantID, g.DisplayName, normalizeKey(g.DisplayName), nullString(g.ExternalID), g.Source, g.SourceCredential, g.Version, now, now)
+		if s.d.isUnique(err) {
+			return groupNameTaken(op, g.DisplayName)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		if err := s.insertMembers(ctx, tx, g.ID, g.Members); err != nil {
+			return err
+		}
+		ch := map[string]Change{"displayName": {New: g.DisplayName}}
+		if len(g.Members) > 0 {
+			ch["members"] = Change{New: memberIDs(g.Members)}
+		}
+		if g.ExternalID != "" {
+			ch["externalId"] = Change{New: g.ExternalID}
+		}
+		return s.audit(ctx, tx, g.TenantID, "group.create", "Group", g.ID, ch)
+	})
+	if err != nil {
+		return Group{}, err
+	}
+	if g.Members == nil {
+		g.Members = []Member{}
+	}
+	return s.withDisplays(ctx, s.db, g)
+}
+
+// withDisplays fills in member display names.
+func (s *sqlStore) withDisplays(ctx context.Context, q sqlx.QueryerContext, g Group) (Group, error) {
+	ms, err := s.members(ctx, q, []string{g.ID})
+	if err != nil {
+		return g, err
+	}
+	g.Members = ms[g.ID]
+	if g.Members == nil {
+		g.Members = []Member{}
+	}
+	return g, nil
+}
+
+// members loads the members of the given groups, with display names, in a stable order.
+func (s *sqlStore) members(ctx context.Context, q sqlx.QueryerContext, groupIDs []string) (map[string][]Member, error) {
+	out := map[string][]Member{}
+	for start := 0; start < len(groupIDs); start += 500 {
+		chunk := groupIDs[start:min(start+500, len(groupIDs))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		var rows []struct {
+			GroupID string `db:"group_id"`
+			ID      string `db:"member_id"`
+			Type    string `db:"member_type"`
+			Display string `db:"display"`
+		}
+		err := sqlx.SelectContext(ctx, q, &rows, s.q(`SELECT gm.group_id, gm.member_id, gm.member_type,
+				COALESCE(NULLIF(u.display_name, ''), u.user_name, g2.display_name, '') AS display
+			FROM group_members gm
+			LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
+			LEFT JOIN groups g2 ON gm.member_type = 'Group' AND g2.id = gm.member_id
+			WHERE gm.group_id IN (`+placeholders(len(chunk))+`) ORDER BY gm.group_id, gm.member_id`), args...)
+		if err != nil {
+			return nil, s.wrap("appstore.members", err)
+		}
+		for _, r := range rows {
+			out[r.GroupID] = append(out[r.GroupID], Member{Value: r.ID, Type: r.Type, Display: r.Display})
+		}
+	}
+	return out, nil
+}
+
+func (s *sqlStore) getGroup(ctx context.Context, q sqlx.QueryerContext, tenantID, id string, lock bool) (Group, error) {
+	var r groupRow
+	query := `SELECT ` + groupCols + ` FROM groups WHERE tenant_id = ? AND id = ?`
+	if lock {
+		query += s.d.forUpdate()
+	}
+	if err := sqlx.GetContext(ctx, q, &r, s.q(query), tenantID, id); err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return Group{}, errkind.Errorf("appstore.GetGroup", errkind.NotFound, "no group %q", id)
+		}
+		return Group{}, s.wrap("appstore.GetGroup", err)
+	}
+	return r.group(), nil
+}
+
+func (s *sqlStore) GetGroup(ctx context.Context, tenantID, id string, withMembers bool) (Group, error) {
+	g, err := s.getGroup(ctx, s.db, tenantID, id, false)
+	if err != nil || !withMembers {
+		return g, err
+	}
+	return s.withDisplays(ctx, s.db, g)
+}
+
+func (s *sqlStore) UpdateGroup(ctx context.Context, tenantID, id string, fn func(*Group) error) (Group, error) {
+	const op = "appstore.UpdateGroup"
+	var out Group
+	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		old, err := s.getGroup(ctx, tx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		if old, err = s.withDisplays(ctx, tx, old); err != nil {
+			return err
+		}
+		g := old
+		g.Members = append([]Member(nil), old.Members...)
+		if err := fn(&g); err != nil {
+			return err
+		}
+		g.ID, g.TenantID, g.Created, g.Version = old.ID, old.TenantID, old.Created, old.Version
+		if err := validateGroup(op, &g); err != nil {
+			return err
+		}
+		oldSet := map[string]Member{}
+		for _, m := range old.Members {
+			oldSet[m.Value] = m
+		}
+		newSet := map[string]bool{}
+		var added []Member
+		var removed []string
+		for _, m := range g.Members {
+			newSet[m.Value] = true
+			if om, ok := oldSet[m.Value]; !ok || om.Type != m.Type {
+				added = append(added, m)
+			}
+		}
+		for _, m := range old.Members {
+			if !newSet[m.Value] {
+				removed = append(removed, m.Value)
+			}
+		}
+		ch := map[string]Change{}
+		if g.DisplayName != old.DisplayName {
+			ch["displayName"] = Change{Old: old.DisplayName, New: g.DisplayName}
+		}
+		if g.ExternalID != old.ExternalID {
+			ch["externalId"] = Change{Old: old.ExternalID, New: g.ExternalID}
+		}
+		if len(added) > 0 {
+			ch["members.added"] = Change{New: memberIDs(added)}
+		}
+		if len(removed) > 0 {
+			sort.Strings(removed)
+			ch["members.removed"] = Change{Old: removed}
+		}
+		if len(ch) == 0 && g.Source == old.Source && g.SourceCredential == old.SourceCredential {
+			out = old
+			return nil
+		}
+		if err := s.checkMembers(ctx, tx, tenantID, id, added); err != nil {
+			return err
+		}
+		g.Version = old.Version + 1
+		g.Updated = fromMicros(s.micros())
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE groups SET display_name = ?, display_name_key = ?, external_id = ?, source = ?, source_credential = ?, version = ?, updated_at = ? WHERE id = ?`),
+			g.DisplayName, normalizeKey(g.DisplayName), nullString(g.ExternalID), g.Source, g.SourceCredential, g.Version, g.Updated.UnixMicro(), id)
+		if s.d.isUnique(err) {
+			return groupNameTaken(op, g.DisplayName)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		for start := 0; start < len(removed); start += 500 {
+			chunk := removed[start:min(start+500, len(removed))]
+			args := []any{id}
+			for _, r := range chunk {
+				args = append(args, r)
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM group_members WHERE group_id = ? AND member_id IN (`+placeholders(len(chunk))+`)`), args...); err != nil {
+				return s.wrap(op, err)
+			}
+		}
+		var fresh []Member
+		for _, m := range added {
+			if _, ok := oldSet[m.Value]; ok { // type changed: replace the row
+				if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM group_members WHERE group_id = ? AND member_id = ?`), id, m.Value); err != nil {
+					return s.wrap(op, err)
+				}
+			}
+			fresh = append(fresh, m)
+		}
+		if err := s.insertMembers(ctx, tx, id, fresh); err != nil {
+			return err
+		}
+		if g, err = s.withDisplays(ctx, tx, g); err != nil {
+			return err
+		}
+		out = g
+		return s.audit(ctx, tx, tenantID, "group.update", "Group", id, ch)
+	})
+	return out, err
+}
+
+func (s *sqlStore) DeleteGroup(ctx context.Context, tenantID, id string) error {
+	const op = "appstore.DeleteGroup"
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		g, err := s.getGroup(ctx, tx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		now := s.micros()
+		if err := s.dropMember(ctx, tx, id, now); err != nil { // as a member of other groups
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM group_members WHERE group_id = ?`), id); err != nil {
+			return s.wrap(op, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM groups WHERE id = ?`), id); err != nil {
+			return s.wrap(op, err)
+		}
+		return s.audit(ctx, tx, tenantID, "group.delete", "Group", id, map[string]Change{"displayName": {Old: g.DisplayName}})
+	})
+}
+
+func (s *sqlStore) ListGroups(ctx context.Context, tenantID string, q Query) (Page[Group], error) {
+	const op = "appstore.ListGroups"
+	b := &sqlBuilder{d: s.d, res: schema.GroupResource(), table: "groups"}
+	where := "groups.tenant_id = ?"
+	args := []any{tenantID}
+	if q.Filter != nil {
+		cond, err := b.expr(q.Filter)
+		if err != nil {
+			return Page[Group]{}, errkind.E(op, errkind.Invalid, err.Error(), nil)
+		}
+		where += " AND " + cond
+		args = append(args, b.args...)
+	}
+	order, err := b.orderBy(q.SortBy, q.SortDesc)
+	if err != nil {
+		return Page[Group]{}, errkind.E(op, errkind.Invalid, err.Error(), nil)
+	}
+	var page Page[Group]
+	if err := s.db.GetContext(ctx, &page.Total, s.q(`SELECT count(*) FROM groups WHERE `+where), args...); err != nil {
+		return page, s.wrap(op, err)
+	}
+	limit, offset, ok := pageBounds(q, page.Total)
+	if !ok {
+		return page, nil
+	}
+	var rows []groupRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+groupCols+` FROM groups WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`),
+		append(args, limit, offset)...); err != nil {
+		return page, s.wrap(op, err)
+	}
+	page.Items = make([]Group, 0, len(rows))
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		page.Items = append(page.Items, r.group())
+		ids = append(ids, r.ID)
+	}
+	if q.WithMembers && len(ids) > 0 {
+		ms, err := s.members(ctx, s.db, ids)
+		if err != nil {
+			return page, err
+		}
+		for i := range page.Items {
+			page.Items[i].Members = ms[page.Items[i].ID]
+			if page.Items[i].Members == nil {
+				page.Items[i].Members = []Member{}
+			}
+		}
+	}
+	return page, nil
+}

@@ -1,0 +1,179 @@
+package appstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // PostgreSQL driver
+	"modernc.org/sqlite"
+
+	"github.com/oktasync/oktasync/errkind"
+)
+
+// sqlStore implements Store over sqlx for both backends; d carries their differences.
+type sqlStore struct {
+	db  *sqlx.DB
+	d   dialect
+	now func() time.Time
+
+	// basicCache remembers recently verified Basic passwords (keyed by a hash of the
+	// password and the stored hash) so that a client sending many requests pays the
+	// password-hashing cost once, not per request.
+	basicMu    sync.Mutex
+	basicCache map[string]time.Time
+}
+
+func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, errkind.E("appstore.Open", errkind.Invalid, "bad PostgreSQL URL "+redactURL(url), err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return finishOpen(ctx, db, postgres{})
+}
+
+func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
+	if path == "" {
+		return nil, errkind.Errorf("appstore.Open", errkind.Invalid, "sqlite URL has no file path: want sqlite:PATH")
+	}
+	// One connection: SQLite allows one writer at a time, and serialising in the pool
+	// rather than in the database means no SQLITE_BUSY inside this process. busy_timeout
+	// covers other processes (the CLI next to a running server); IMMEDIATE transactions
+	// take the write lock up front so a read-then-write cannot deadlock.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sqlx.Open("sqlite", dsn)
+	if err != nil {
+		return nil, errkind.E("appstore.Open", errkind.Invalid, "bad SQLite path "+path, err)
+	}
+	db.SetMaxOpenConns(1)
+	return finishOpen(ctx, db, sqliteDialect{})
+}
+
+func finishOpen(ctx context.Context, db *sqlx.DB, d dialect) (*sqlStore, error) {
+	s := &sqlStore{db: db, d: d, now: time.Now, basicCache: map[string]time.Time{}}
+	if err := s.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.checkSchemaVersion(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *sqlStore) Backend() string { return s.d.name() }
+func (s *sqlStore) Close() error    { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *sqlStore) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return errkind.E("appstore.Ping", errkind.Transient, "database unreachable", err)
+	}
+	return nil
+}
+
+// q rebinds a ?-placeholder query for the backend.
+func (s *sqlStore) q(query string) string { return s.db.Rebind(query) }
+
+// inTx runs fn in a transaction, committing when fn returns nil and rolling back otherwise.
+func (s *sqlStore) inTx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(op, err)
+	}
+	return nil
+}
+
+// wrap turns a database error into an errkind error; errors that already carry a kind
+// pass through unchanged.
+func (s *sqlStore) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ke *errkind.Error
+	if errors.As(err, &ke) {
+		return err
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return errkind.E(op, errkind.NotFound, "not found", err)
+	case s.d.isUnique(err):
+		return errkind.E(op, errkind.Conflict, "already exists", err)
+	case s.d.isForeignKey(err):
+		return errkind.E(op, errkind.Invalid, "refers to something that does not exist", err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return errkind.E(op, errkind.Transient, "interrupted", err)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && (se.Code()&0xff == 5 || se.Code()&0xff == 6) { // SQLITE_BUSY, SQLITE_LOCKED
+		return errkind.E(op, errkind.Transient, "database busy", err)
+	}
+	return errkind.E(op, errkind.Other, "", fmt.Errorf("database: %w", err))
+}
+
+func (s *sqlStore) micros() int64 { return s.now().UnixMicro() }
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func nullMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// redactURL hides a password in a database URL so it can be shown in messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// audit inserts one audit event inside tx, attributed to the context's actor.
+func (s *sqlStore) audit(ctx context.Context, tx *sqlx.Tx, tenantID, op, resType, resID string, changes map[string]Change) error {
+	body := "{}"
+	if len(changes) > 0 {
+		b, err := marshalJSON(changes)
+		if err != nil {
+			return err
+		}
+		body = b
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit_events (at, tenant_id, actor, operation, resource_type, resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		s.micros(), tenantID, ActorFrom(ctx).String(), op, resType, resID, body)
+	return s.wrap("appstore.audit", err)
+}

@@ -1,0 +1,245 @@
+package appstore
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/scim/schema"
+)
+
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+type tenantRow struct {
+	ID                  string `db:"id"`
+	Name                string `db:"name"`
+	ProvisioningEnabled bool   `db:"provisioning_enabled"`
+	Settings            string `db:"settings"`
+	CreatedAt           int64  `db:"created_at"`
+	UpdatedAt           int64  `db:"updated_at"`
+}
+
+const tenantCols = `id, name, provisioning_enabled, settings, created_at, updated_at`
+
+func (r tenantRow) tenant() (Tenant, error) {
+	t := Tenant{ID: r.ID, Name: r.Name, ProvisioningEnabled: r.ProvisioningEnabled,
+		Created: fromMicros(r.CreatedAt), Updated: fromMicros(r.UpdatedAt)}
+	if err := json.Unmarshal([]byte(r.Settings), &t.Settings); err != nil {
+		return t, errkind.E("appstore.tenant", errkind.Permanent, "corrupt tenant settings", err)
+	}
+	return t, nil
+}
+
+// ValidateTenantID reports whether id can name a tenant: lower-case letters, digits and
+// dashes, starting with a letter or digit, at most 63 characters.
+func ValidateTenantID(id string) error {
+	if !tenantIDPattern.MatchString(id) {
+		return errkind.Errorf("appstore.ValidateTenantID", errkind.Invalid,
+			"invalid tenant id %q: use lower-case letters, digits and dashes (at most 63), starting with a letter or digit", id)
+	}
+	return nil
+}
+
+func (s *sqlStore) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
+	const op = "appstore.CreateTenant"
+	if err := ValidateTenantID(t.ID); err != nil {
+		return Tenant{}, err
+	}
+	if t.Name == "" {
+		t.Name = t.ID
+	}
+	settings, err := marshalJSON(t.Settings)
+	if err != nil {
+		return Tenant{}, err
+	}
+	now := s.micros()
+	t.Created, t.Updated = fromMicros(now), fromMicros(now)
+	err = s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?)`),
+			t.ID, t.Name, t.ProvisioningEnabled, settings, now, now)
+		if s.d.isUnique(err) {
+			return errkind.Errorf(op, errkind.Conflict, "tenant %q already exists", t.ID)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		return s.audit(ctx, tx, t.ID, "tenant.create", "Tenant", t.ID, map[string]Change{
+			"name": {New: t.Name}, "provisioningEnabled": {New: t.ProvisioningEnabled}})
+	})
+	return t, err
+}
+
+func (s *sqlStore) getTenant(ctx context.Context, q sqlx.QueryerContext, id string, lock bool) (Tenant, error) {
+	var r tenantRow
+	query := `SELECT ` + tenantCols + ` FROM tenants WHERE id = ?`
+	if lock {
+		query += s.d.forUpdate()
+	}
+	if err := sqlx.GetContext(ctx, q, &r, s.q(query), id); err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return Tenant{}, errkind.Errorf("appstore.GetTenant", errkind.NotFound, "no tenant %q", id)
+		}
+		return Tenant{}, s.wrap("appstore.GetTenant", err)
+	}
+	return r.tenant()
+}
+
+func (s *sqlStore) wrapKind(err error) errkind.Kind { return errkind.Of(s.wrap("", err)) }
+
+func (s *sqlStore) GetTenant(ctx context.Context, id string) (Tenant, error) {
+	return s.getTenant(ctx, s.db, id, false)
+}
+
+func (s *sqlStore) ListTenants(ctx context.Context) ([]Tenant, error) {
+	var rows []tenantRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+tenantCols+` FROM tenants ORDER BY id`); err != nil {
+		return nil, s.wrap("appstore.ListTenants", err)
+	}
+	out := make([]Tenant, 0, len(rows))
+	for _, r := range rows {
+		t, err := r.tenant()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (Tenant, error) {
+	const op = "appstore.UpdateTenant"
+	var out Tenant
+	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		old, err := s.getTenant(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		t := old
+		t.Settings.Extra = cloneStringMap(old.Settings.Extra)
+		if err := fn(&t); err != nil {
+			return err
+		}
+		t.ID, t.Created = old.ID, old.Created
+		t.Updated = fromMicros(s.micros())
+		settings, err := marshalJSON(t.Settings)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenants SET name = ?, provisioning_enabled = ?, settings = ?, updated_at = ? WHERE id = ?`),
+			t.Name, t.ProvisioningEnabled, settings, t.Updated.UnixMicro(), id); err != nil {
+			return s.wrap(op, err)
+		}
+		changes := map[string]Change{}
+		if old.Name != t.Name {
+			changes["name"] = Change{Old: old.Name, New: t.Name}
+		}
+		if old.ProvisioningEnabled != t.ProvisioningEnabled {
+			changes["provisioningEnabled"] = Change{Old: old.ProvisioningEnabled, New: t.ProvisioningEnabled}
+		}
+		oldSettings, _ := marshalJSON(old.Settings)
+		if oldSettings != settings {
+			changes["settings"] = Change{Old: json.RawMessage(oldSettings), New: json.RawMessage(settings)}
+		}
+		out = t
+		return s.audit(ctx, tx, id, "tenant.update", "Tenant", id, changes)
+	})
+	return out, err
+}
+
+func cloneStringMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+type attrRow struct {
+	Name        string `db:"name"`
+	Type        string `db:"type"`
+	MultiValued bool   `db:"multi_valued"`
+	Description string `db:"description"`
+}
+
+func (s *sqlStore) AddAttribute(ctx context.Context, tenantID string, a schema.CustomAttr) error {
+	const op = "appstore.AddAttribute"
+	if !schema.ValidName(a.Name) {
+		return errkind.Errorf(op, errkind.Invalid, "invalid attribute name %q: start with a letter, then letters, digits, '-' or '_' (at most 64)", a.Name)
+	}
+	if a.Type == "" {
+		a.Type = schema.String
+	}
+	valid := false
+	for _, t := range schema.CustomTypes {
+		if t == a.Type {
+			valid = true
+		}
+	}
+	if !valid {
+		return errkind.Errorf(op, errkind.Invalid, "invalid attribute type %q: want one of %s", a.Type, strings.Join(schema.CustomTypes, ", "))
+	}
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		if _, err := s.getTenant(ctx, tx, tenantID, false); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenant_attributes (tenant_id, name, name_key, type, multi_valued, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			tenantID, a.Name, normalizeKey(a.Name), a.Type, a.MultiValued, a.Description, s.micros())
+		if s.d.isUnique(err) {
+			return errkind.Errorf(op, errkind.Conflict, "tenant %q already has an attribute %q", tenantID, a.Name)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		return s.audit(ctx, tx, tenantID, "attribute.add", "Attribute", a.Name, map[string]Change{"type": {New: a.Type}})
+	})
+}
+
+func (s *sqlStore) ListAttributes(ctx context.Context, tenantID string) ([]schema.CustomAttr, error) {
+	return s.listAttributes(ctx, s.db, tenantID)
+}
+
+func (s *sqlStore) listAttributes(ctx context.Context, q sqlx.QueryerContext, tenantID string) ([]schema.CustomAttr, error) {
+	var rows []attrRow
+	if err := sqlx.SelectContext(ctx, q, &rows, s.q(`SELECT name, type, multi_valued, description FROM tenant_attributes WHERE tenant_id = ? ORDER BY name_key`), tenantID); err != nil {
+		return nil, s.wrap("appstore.ListAttributes", err)
+	}
+	out := make([]schema.CustomAttr, len(rows))
+	for i, r := range rows {
+		out[i] = schema.CustomAttr{Name: r.Name, Type: r.Type, MultiValued: r.MultiValued, Description: r.Description}
+	}
+	return out, nil
+}
+
+func (s *sqlStore) RemoveAttribute(ctx context.Context, tenantID, name string) error {
+	const op = "appstore.RemoveAttribute"
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM tenant_attributes WHERE tenant_id = ? AND name_key = ?`), tenantID, normalizeKey(name))
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errkind.Errorf(op, errkind.NotFound, "tenant %q has no attribute %q", tenantID, name)
+		}
+		return s.audit(ctx, tx, tenantID, "attribute.remove", "Attribute", name, nil)
+	})
+}
+
+// userResource is the tenant's User resource type, with its custom extension.
+func (s *sqlStore) userResource(ctx context.Context, q sqlx.QueryerContext, tenantID string) (*schema.Resource, error) {
+	attrs, err := s.listAttributes(ctx, q, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var custom *schema.Schema
+	if len(attrs) > 0 {
+		custom = schema.Custom(attrs)
+	}
+	return schema.UserResource(custom), nil
+}

@@ -1,0 +1,375 @@
+package appstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/oktasync/oktasync/errkind"
+)
+
+type userRow struct {
+	ID               string         `db:"id"`
+	TenantID         string         `db:"tenant_id"`
+	UserName         string         `db:"user_name"`
+	ExternalID       sql.NullString `db:"external_id"`
+	Active           bool           `db:"active"`
+	Attrs            string         `db:"attrs"`
+	Source           string         `db:"source"`
+	SourceCredential string         `db:"source_credential"`
+	OktaUserID       sql.NullString `db:"okta_user_id"`
+	Version          int64          `db:"version"`
+	CreatedAt        int64          `db:"created_at"`
+	UpdatedAt        int64          `db:"updated_at"`
+}
+
+const userCols = `users.id, users.tenant_id, users.user_name, users.external_id, users.active, users.attrs, users.source, users.source_credential, users.okta_user_id, users.version, users.created_at, users.updated_at`
+
+func (r userRow) user() (User, error) {
+	attrs, err := decodeAttrs(r.Attrs)
+	if err != nil {
+		return User{}, err
+	}
+	return User{ID: r.ID, TenantID: r.TenantID, UserName: r.UserName, ExternalID: r.ExternalID.String,
+		Active: r.Active, Attrs: attrs, Source: r.Source, SourceCredential: r.SourceCredential,
+		OktaUserID: r.OktaUserID.String, Version: r.Version,
+		Created: fromMicros(r.CreatedAt), Updated: fromMicros(r.UpdatedAt)}, nil
+}
+
+// reservedAttrs are kept in their own columns or derived, never in User.Attrs.
+var reservedAttrs = []string{"id", "userName", "externalId", "active", "meta", "groups", "schemas", "password"}
+
+func cleanAttrs(attrs map[string]any) map[string]any {
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		out[k] = v
+	}
+	for _, k := range reservedAttrs {
+		for have := range out {
+			if strings.EqualFold(have, k) {
+				delete(out, have)
+			}
+		}
+	}
+	return out
+}
+
+func validateUser(op string, u *User) error {
+	u.UserName = strings.TrimSpace(u.UserName)
+	if u.UserName == "" {
+		return errkind.Errorf(op, errkind.Invalid, "userName is required")
+	}
+	if len(u.UserName) > 512 {
+		return errkind.Errorf(op, errkind.Invalid, "userName is longer than 512 bytes")
+	}
+	if u.Source == "" {
+		u.Source = SourceApp
+	}
+	u.Attrs = cleanAttrs(u.Attrs)
+	return nil
+}
+
+func userNameTaken(op, userName string) error {
+	return errkind.Errorf(op, errkind.Conflict, "userName %q is already taken", userName)
+}
+
+func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
+	const op = "appstore.CreateUser"
+	if err := validateUser(op, &u); err != nil {
+		return User{}, err
+	}
+	u.ID = uuid.NewString()
+	u.Version = 1
+	now := s.micros()
+	u.Created, u.Updated = fromMicros(now), fromMicros(now)
+	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		if _, err := s.getTenant(ctx, tx, u.TenantID, false); err != nil {
+			return err
+		}
+		res, err := s.userResource(ctx, tx, u.TenantID)
+		if err != nil {
+			return err
+		}
+		u.Attrs = canonicalAttrs(res, u.Attrs)
+		attrs, err := marshalJSON(u.Attrs)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, display_name, email, attrs, source, source_credential, okta_user_id, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			u.ID, u.TenantID, u.UserName, normalizeKey(u.UserName), nullString(u.ExternalID), u.Active, u.DisplayName(), normalizeKey(u.PrimaryEmail()),
+			attrs, u.Source, u.SourceCredential, nullString(u.OktaUserID), u.Version, now, now)
+		if s.d.isUnique(err) {
+			return userNameTaken(op, u.UserName)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		return s.audit(ctx, tx, u.TenantID, "user.create", "User", u.ID, userChanges(&User{}, &u))
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// userChanges lists what differs between two versions of a user.
+func userChanges(old, u *User) map[string]Change {
+	ch := map[string]Change{}
+	if old.UserName != u.UserName {
+		ch["userName"] = Change{Old: old.UserName, New: u.UserName}
+	}
+	if old.ExternalID != u.ExternalID {
+		ch["externalId"] = Change{Old: old.ExternalID, New: u.ExternalID}
+	}
+	if old.Active != u.Active || old.ID == "" {
+		ch["active"] = Change{Old: old.Active, New: u.Active}
+	}
+	if old.OktaUserID != u.OktaUserID {
+		ch["oktaUserId"] = Change{Old: old.OktaUserID, New: u.OktaUserID}
+	}
+	for k, v := range u.Attrs {
+		if ov, ok := old.Attrs[k]; !ok || !jsonEqual(ov, v) {
+			ch[k] = Change{Old: ov, New: v}
+		}
+	}
+	for k, ov := range old.Attrs {
+		if _, ok := u.Attrs[k]; !ok {
+			ch[k] = Change{Old: ov}
+		}
+	}
+	return ch
+}
+
+func (s *sqlStore) getUser(ctx context.Context, q sqlx.QueryerContext, tenantID, id string, lock bool) (User, error) {
+	var r userRow
+	query := `SELECT ` + userCols + ` FROM users WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`
+	if lock {
+		query += s.d.forUpdate()
+	}
+	if err := sqlx.GetContext(ctx, q, &r, s.q(query), tenantID, id); err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return User{}, errkind.Errorf("appstore.GetUser", errkind.NotFound, "no user %q", id)
+		}
+		return User{}, s.wrap("appstore.GetUser", err)
+	}
+	return r.user()
+}
+
+func (s *sqlStore) GetUser(ctx context.Context, tenantID, id string) (User, error) {
+	return s.getUser(ctx, s.db, tenantID, id, false)
+}
+
+func (s *sqlStore) GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error) {
+	var r userRow
+	err := s.db.GetContext(ctx, &r, s.q(`SELECT `+userCols+` FROM users WHERE tenant_id = ? AND user_name_key = ? AND deleted_at IS NULL`),
+		tenantID, normalizeKey(strings.TrimSpace(userName)))
+	if err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return User{}, errkind.Errorf("appstore.GetUserByUserName", errkind.NotFound, "no user with userName %q", userName)
+		}
+		return User{}, s.wrap("appstore.GetUserByUserName", err)
+	}
+	return r.user()
+}
+
+func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error) (User, error) {
+	const op = "appstore.UpdateUser"
+	var out User
+	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		old, err := s.getUser(ctx, tx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		u := old
+		u.Attrs = deepCopyMap(old.Attrs)
+		if err := fn(&u); err != nil {
+			return err
+		}
+		// Identity and bookkeeping are the store's, whatever fn did.
+		u.ID, u.TenantID, u.Created, u.Version = old.ID, old.TenantID, old.Created, old.Version
+		if err := validateUser(op, &u); err != nil {
+			return err
+		}
+		res, err := s.userResource(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		u.Attrs = canonicalAttrs(res, u.Attrs)
+		changes := userChanges(&old, &u)
+		if len(changes) == 0 && u.Source == old.Source && u.SourceCredential == old.SourceCredential {
+			out = old // nothing to write: keep the version, so ETags stay valid
+			return nil
+		}
+		attrs, err := marshalJSON(u.Attrs)
+		if err != nil {
+			return err
+		}
+		u.Version = old.Version + 1
+		u.Updated = fromMicros(s.micros())
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE users SET user_name = ?, user_name_key = ?, external_id = ?, active = ?, display_name = ?, email = ?, attrs = ?,
+			source = ?, source_credential = ?, okta_user_id = ?, version = ?, updated_at = ? WHERE id = ?`),
+			u.UserName, normalizeKey(u.UserName), nullString(u.ExternalID), u.Active, u.DisplayName(), normalizeKey(u.PrimaryEmail()), attrs,
+			u.Source, u.SourceCredential, nullString(u.OktaUserID), u.Version, u.Updated.UnixMicro(), u.ID)
+		if s.d.isUnique(err) {
+			return userNameTaken(op, u.UserName)
+		}
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		out = u
+		operation := "user.update"
+		if c, ok := changes["active"]; ok && len(changes) == 1 {
+			operation = map[bool]string{true: "user.reactivate", false: "user.deactivate"}[c.New.(bool)]
+		}
+		return s.audit(ctx, tx, tenantID, operation, "User", id, changes)
+	})
+	return out, err
+}
+
+func (s *sqlStore) DeleteUser(ctx context.Context, tenantID, id string) error {
+	const op = "appstore.DeleteUser"
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		u, err := s.getUser(ctx, tx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		now := s.micros()
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?`), now, now, id); err != nil {
+			return s.wrap(op, err)
+		}
+		if err := s.dropMember(ctx, tx, id, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, tenantID, "user.delete", "User", id, map[string]Change{"userName": {Old: u.UserName}})
+	})
+}
+
+// dropMember removes id from every group, bumping those groups' versions.
+func (s *sqlStore) dropMember(ctx context.Context, tx *sqlx.Tx, id string, now int64) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE groups SET version = version + 1, updated_at = ? WHERE id IN (SELECT group_id FROM group_members WHERE member_id = ?)`), now, id); err != nil {
+		return s.wrap("appstore.dropMember", err)
+	}
+	_, err := tx.ExecContext(ctx, s.q(`DELETE FROM group_members WHERE member_id = ?`), id)
+	return s.wrap("appstore.dropMember", err)
+}
+
+func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Page[User], error) {
+	const op = "appstore.ListUsers"
+	res, err := s.userResource(ctx, s.db, tenantID)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	b := &sqlBuilder{d: s.d, res: res, table: "users"}
+	where := "users.tenant_id = ? AND users.deleted_at IS NULL"
+	args := []any{tenantID}
+	if q.Filter != nil {
+		cond, err := b.expr(q.Filter)
+		if err != nil {
+			return Page[User]{}, errkind.E(op, errkind.Invalid, err.Error(), nil)
+		}
+		where += " AND " + cond
+		args = append(args, b.args...)
+	}
+	order, err := b.orderBy(q.SortBy, q.SortDesc)
+	if err != nil {
+		return Page[User]{}, errkind.E(op, errkind.Invalid, err.Error(), nil)
+	}
+	var page Page[User]
+	if err := s.db.GetContext(ctx, &page.Total, s.q(`SELECT count(*) FROM users WHERE `+where), args...); err != nil {
+		return page, s.wrap(op, err)
+	}
+	limit, offset, ok := pageBounds(q, page.Total)
+	if !ok {
+		return page, nil
+	}
+	var rows []userRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+userCols+` FROM users WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`),
+		append(args, limit, offset)...); err != nil {
+		return page, s.wrap(op, err)
+	}
+	page.Items = make([]User, 0, len(rows))
+	for _, r := range rows {
+		u, err := r.user()
+		if err != nil {
+			return page, err
+		}
+		page.Items = append(page.Items, u)
+	}
+	return page, nil
+}
+
+// pageBounds turns a 1-based StartIndex and Count into LIMIT and OFFSET; ok is false when
+// no rows are wanted.
+func pageBounds(q Query, total int) (limit, offset int, ok bool) {
+	start := q.StartIndex
+	if start < 1 {
+		start = 1
+	}
+	if q.Count == 0 || start > total {
+		return 0, 0, false
+	}
+	limit = q.Count
+	if limit < 0 {
+		limit = total
+	}
+	return limit, start - 1, true
+}
+
+func (s *sqlStore) UserGroups(ctx context.Context, tenantID string, userIDs []string) (map[string][]GroupRef, error) {
+	out := map[string][]GroupRef{}
+	for len(userIDs) > 0 {
+		chunk := userIDs
+		if len(chunk) > 500 {
+			chunk = chunk[:500]
+		}
+		userIDs = userIDs[len(chunk):]
+		args := []any{tenantID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		var rows []struct {
+			MemberID    string `db:"member_id"`
+			ID          string `db:"id"`
+			DisplayName string `db:"display_name"`
+		}
+		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT gm.member_id, g.id, g.display_name FROM group_members gm JOIN groups g ON g.id = gm.group_id
+			WHERE g.tenant_id = ? AND gm.member_id IN (`+placeholders(len(chunk))+`) ORDER BY g.display_name_key, g.id`), args...); err != nil {
+			return nil, s.wrap("appstore.UserGroups", err)
+		}
+		for _, r := range rows {
+			out[r.MemberID] = append(out[r.MemberID], GroupRef{ID: r.ID, DisplayName: r.DisplayName})
+		}
+	}
+	return out, nil
+}
+
+// deepCopyMap copies a JSON-shaped value so that fn cannot alias the stored original.
+func deepCopyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = deepCopy(v)
+	}
+	return out
+}
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return deepCopyMap(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = deepCopy(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
