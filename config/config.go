@@ -1,0 +1,227 @@
+// Package config reads oktasync's settings from OKTASYNC_* environment variables and
+// command-line flags (flags win) and validates them before anything starts, so that a
+// bad value stops the program with a message naming the variable or flag at fault.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Config holds every setting. The zero value is not valid; use Load.
+type Config struct {
+	DB         string // database URL: sqlite:PATH or postgres://...
+	Listen     string // address the HTTP server listens on
+	PublicURL  string // base URL Okta reaches the server at, used for the Target SCIM URL
+	LogLevel   string // debug, info, warn or error
+	LogFormat  string // text or json
+	SMTPURL    string // smtp://user:pass@host:port or smtps://...; empty disables mail
+	SMTPFrom   string // From address of invitation mail
+	AdminToken string // bearer token for the /admin/v1 API; empty disables it
+	SecretKey  string // base64 of 32 bytes: encrypts stored Okta API tokens
+}
+
+// setting describes one option: its flag, its environment variable and its default.
+type setting struct {
+	flag, env, def, usage string
+	field                 func(c *Config) *string
+	secret                bool
+}
+
+var settings = []setting{
+	{"db", "OKTASYNC_DB", "sqlite:oktasync.db", "database URL: sqlite:PATH or postgres://user:pass@host/db", func(c *Config) *string { return &c.DB }, false},
+	{"listen", "OKTASYNC_LISTEN", "127.0.0.1:8080", "HTTP listen address (host:port)", func(c *Config) *string { return &c.Listen }, false},
+	{"public-url", "OKTASYNC_PUBLIC_URL", "", "public base URL of this server, as Okta reaches it (default http://LISTEN)", func(c *Config) *string { return &c.PublicURL }, false},
+	{"log-level", "OKTASYNC_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }, false},
+	{"log-format", "OKTASYNC_LOG_FORMAT", "text", "log format: text or json", func(c *Config) *string { return &c.LogFormat }, false},
+	{"smtp-url", "OKTASYNC_SMTP_URL", "", "SMTP server for invitations: smtp://user:pass@host:587 or smtps://...", func(c *Config) *string { return &c.SMTPURL }, true},
+	{"smtp-from", "OKTASYNC_SMTP_FROM", "oktasync@localhost", "From address of invitation mail", func(c *Config) *string { return &c.SMTPFrom }, false},
+	{"admin-token", "OKTASYNC_ADMIN_TOKEN", "", "bearer token protecting the /admin/v1 API (empty disables it)", func(c *Config) *string { return &c.AdminToken }, true},
+	{"secret-key", "OKTASYNC_SECRET_KEY", "", "base64 of 32 random bytes; encrypts stored Okta API tokens", func(c *Config) *string { return &c.SecretKey }, true},
+}
+
+// Error is a configuration error naming the flag or environment variable at fault.
+type Error struct {
+	Name string // "--db" or "OKTASYNC_DB"
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Name + ": " + e.Msg }
+
+// Loader binds settings to a flag set. Create it with Register before parsing the flags,
+// then call Load after.
+type Loader struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	vals   map[string]*string
+}
+
+// Register adds the settings' flags to fs. Flags that the command does not need can be
+// left out by naming only the wanted ones (all when none are named). Secrets are best
+// given through the environment: flags show up in process listings.
+func Register(fs *flag.FlagSet, getenv func(string) string, only ...string) *Loader {
+	l := &Loader{fs: fs, getenv: getenv, vals: map[string]*string{}}
+	for _, s := range settings {
+		if len(only) > 0 && !contains(only, s.flag) {
+			continue
+		}
+		l.vals[s.flag] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def))
+	}
+	return l
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Load resolves every setting (flag, else environment, else default) and validates it.
+func (l *Loader) Load() (Config, error) {
+	var c Config
+	set := map[string]bool{}
+	l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	source := map[string]string{}
+	for _, s := range settings {
+		v, name := s.def, s.env
+		if e := l.getenv(s.env); e != "" {
+			v = e
+		}
+		if p, ok := l.vals[s.flag]; ok && set[s.flag] {
+			v, name = *p, "--"+s.flag
+		}
+		*s.field(&c) = v
+		source[s.flag] = name
+	}
+	return c, c.validate(source)
+}
+
+func (c *Config) validate(source map[string]string) error {
+	var errs []error
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, &Error{Name: source[flag], Msg: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case strings.HasPrefix(c.DB, "sqlite:"):
+		if strings.TrimPrefix(c.DB, "sqlite:") == "" {
+			bad("db", "sqlite URL has no file path; want sqlite:PATH, e.g. sqlite:oktasync.db")
+		}
+	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
+		if u, err := url.Parse(c.DB); err != nil || u.Host == "" {
+			bad("db", "PostgreSQL URL has no host; want postgres://user:pass@host:5432/dbname")
+		}
+	default:
+		bad("db", "unsupported database URL %q; want sqlite:PATH or postgres://user:pass@host/db", redact(c.DB))
+	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		bad("listen", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.Listen)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		bad("listen", "bad port %q", port)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public-url", "%q is not an absolute http(s) URL", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		bad("log-level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format", "%q is not text or json", c.LogFormat)
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			bad("smtp-url", "not an smtp:// or smtps:// URL with a host")
+		}
+	}
+	if c.SecretKey != "" {
+		if _, err := c.Key(); err != nil {
+			bad("secret-key", "%v", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Key decodes SecretKey: 32 bytes, base64 (standard or URL alphabet, padded or not).
+func (c *Config) Key() ([]byte, error) {
+	if c.SecretKey == "" {
+		return nil, errors.New("no secret key is set (OKTASYNC_SECRET_KEY: base64 of 32 random bytes, e.g. from `openssl rand -base64 32`)")
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(c.SecretKey); err == nil {
+			if len(k) != 32 {
+				return nil, fmt.Errorf("decodes to %d bytes; want 32 (e.g. `openssl rand -base64 32`)", len(k))
+			}
+			return k, nil
+		}
+	}
+	return nil, errors.New("is not base64; want base64 of 32 random bytes (e.g. `openssl rand -base64 32`)")
+}
+
+// ParseLevel maps a level name to a slog.Level.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}
+
+// BaseURL is the public base URL of the server: PublicURL, else http:// plus the listen
+// address (with 127.0.0.1 for an unspecified host).
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return "http://" + c.Listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// SCIMURL is the Target SCIM URL to paste into Okta's provisioning settings.
+func (c *Config) SCIMURL() string { return c.BaseURL() + "/scim/v2" }
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Logger builds the slog.Logger the settings describe, writing to w.
+func (c *Config) Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	level, _ := ParseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Names lists the settings as (flag, environment variable, default, usage), for docs.
+func Names() [][4]string {
+	out := make([][4]string, len(settings))
+	for i, s := range settings {
+		out[i] = [4]string{"--" + s.flag, s.env, s.def, s.usage}
+	}
+	return out
+}
