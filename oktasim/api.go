@@ -16,39 +16,55 @@ const userTypeID = "oty1a2b3c4d5e6f7g8h9"
 
 func (s *Sim) routes() http.Handler {
 	api := http.NewServeMux()
+	// anyMethod holds every route's path without its method, to tell a
+	// wrong method (405) from an unknown path (404).
+	anyMethod := http.NewServeMux()
+	seen := map[string]bool{}
+	handle := func(pattern string, h http.HandlerFunc) {
+		api.HandleFunc(pattern, h)
+		_, path, _ := strings.Cut(pattern, " ")
+		if !seen[path] {
+			seen[path] = true
+			anyMethod.HandleFunc(path, func(http.ResponseWriter, *http.Request) {})
+		}
+	}
 	// Users.
-	api.HandleFunc("GET /api/v1/users", s.listUsers)
-	api.HandleFunc("POST /api/v1/users", s.createUserHTTP)
-	api.HandleFunc("GET /api/v1/users/{id}", s.getUserHTTP)
-	api.HandleFunc("POST /api/v1/users/{id}", s.updateUserHTTP(true))
-	api.HandleFunc("PUT /api/v1/users/{id}", s.updateUserHTTP(false))
-	api.HandleFunc("DELETE /api/v1/users/{id}", s.deleteUserHTTP)
-	api.HandleFunc("POST /api/v1/users/{id}/lifecycle/{op}", s.lifecycleHTTP)
-	api.HandleFunc("GET /api/v1/users/{id}/groups", s.userGroupsHTTP)
+	handle("GET /api/v1/users", s.listUsers)
+	handle("POST /api/v1/users", s.createUserHTTP)
+	handle("GET /api/v1/users/{id}", s.getUserHTTP)
+	handle("POST /api/v1/users/{id}", s.updateUserHTTP(true))
+	handle("PUT /api/v1/users/{id}", s.updateUserHTTP(false))
+	handle("DELETE /api/v1/users/{id}", s.deleteUserHTTP)
+	handle("POST /api/v1/users/{id}/lifecycle/{op}", s.lifecycleHTTP)
+	handle("GET /api/v1/users/{id}/groups", s.userGroupsHTTP)
 	// Apps.
-	api.HandleFunc("GET /api/v1/apps", s.listAppsHTTP)
-	api.HandleFunc("GET /api/v1/apps/{appId}", s.getAppHTTP)
-	api.HandleFunc("GET /api/v1/apps/{appId}/users", s.listAppUsersHTTP)
-	api.HandleFunc("POST /api/v1/apps/{appId}/users", s.assignUserHTTP)
-	api.HandleFunc("GET /api/v1/apps/{appId}/users/{userId}", s.getAppUserHTTP)
-	api.HandleFunc("POST /api/v1/apps/{appId}/users/{userId}", s.updateAppUserHTTP)
-	api.HandleFunc("DELETE /api/v1/apps/{appId}/users/{userId}", s.unassignUserHTTP)
-	api.HandleFunc("GET /api/v1/apps/{appId}/groups", s.listAppGroupsHTTP)
-	api.HandleFunc("GET /api/v1/apps/{appId}/groups/{groupId}", s.getAppGroupHTTP)
-	api.HandleFunc("PUT /api/v1/apps/{appId}/groups/{groupId}", s.assignGroupHTTP)
-	api.HandleFunc("DELETE /api/v1/apps/{appId}/groups/{groupId}", s.unassignGroupHTTP)
+	handle("GET /api/v1/apps", s.listAppsHTTP)
+	handle("GET /api/v1/apps/{appId}", s.getAppHTTP)
+	handle("GET /api/v1/apps/{appId}/users", s.listAppUsersHTTP)
+	handle("POST /api/v1/apps/{appId}/users", s.assignUserHTTP)
+	handle("GET /api/v1/apps/{appId}/users/{userId}", s.getAppUserHTTP)
+	handle("POST /api/v1/apps/{appId}/users/{userId}", s.updateAppUserHTTP)
+	handle("DELETE /api/v1/apps/{appId}/users/{userId}", s.unassignUserHTTP)
+	handle("GET /api/v1/apps/{appId}/groups", s.listAppGroupsHTTP)
+	handle("GET /api/v1/apps/{appId}/groups/{groupId}", s.getAppGroupHTTP)
+	handle("PUT /api/v1/apps/{appId}/groups/{groupId}", s.assignGroupHTTP)
+	handle("DELETE /api/v1/apps/{appId}/groups/{groupId}", s.unassignGroupHTTP)
 	// Groups.
-	api.HandleFunc("GET /api/v1/groups", s.listGroupsHTTP)
-	api.HandleFunc("POST /api/v1/groups", s.createGroupHTTP)
-	api.HandleFunc("GET /api/v1/groups/{id}", s.getGroupHTTP)
-	api.HandleFunc("PUT /api/v1/groups/{id}", s.updateGroupHTTP)
-	api.HandleFunc("DELETE /api/v1/groups/{id}", s.deleteGroupHTTP)
-	api.HandleFunc("GET /api/v1/groups/{id}/users", s.listMembersHTTP)
-	api.HandleFunc("PUT /api/v1/groups/{id}/users/{userId}", s.addMemberHTTP)
-	api.HandleFunc("DELETE /api/v1/groups/{id}/users/{userId}", s.removeMemberHTTP)
+	handle("GET /api/v1/groups", s.listGroupsHTTP)
+	handle("POST /api/v1/groups", s.createGroupHTTP)
+	handle("GET /api/v1/groups/{id}", s.getGroupHTTP)
+	handle("PUT /api/v1/groups/{id}", s.updateGroupHTTP)
+	handle("DELETE /api/v1/groups/{id}", s.deleteGroupHTTP)
+	handle("GET /api/v1/groups/{id}/users", s.listMembersHTTP)
+	handle("PUT /api/v1/groups/{id}/users/{userId}", s.addMemberHTTP)
+	handle("DELETE /api/v1/groups/{id}/users/{userId}", s.removeMemberHTTP)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &Error{Status: http.StatusNotFound, Code: "E0000022",
-			Summary: "The endpoint does not support the provided HTTP method"})
+		if _, pattern := anyMethod.Handler(r); pattern != "" {
+			writeError(w, &Error{Status: http.StatusMethodNotAllowed, Code: "E0000022",
+				Summary: "The endpoint does not support the provided HTTP method"})
+			return
+		}
+		writeError(w, errNotFound("Resource", r.URL.Path))
 	})
 
 	root := http.NewServeMux()

@@ -659,6 +659,7 @@ func TestHeadersOnEveryResponse(t *testing.T) {
 		{"POST", "/api/v1/users", srv.Token, "{not json", 400, 600},
 		{"GET", "/api/v1/users", "wrong", "", 401, 600},
 		{"GET", "/api/v1/nothing-here", srv.Token, "", 404, 600},
+		{"PATCH", "/api/v1/users/" + u.ID, srv.Token, "{}", 405, 600},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

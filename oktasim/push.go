@@ -605,8 +605,14 @@ func (p *pushEngine) finish(t pushTask, extID string, err error) {
 		au.syncState = "ERROR"
 		return
 	}
-	if extID != "" {
+	if extID != "" && au.externalID == "" {
 		au.externalID = extID
+		// Newly provisioned: it joins the pushed groups it is a member of.
+		for _, gid := range sortedKeys(a.pushed) {
+			if g := s.groups[gid]; g != nil && g.members[t.userID] && a.pushed[gid] != "" {
+				s.enqueueGroupPush(a, gid, taskGroupAddMember, t.userID)
+			}
+		}
 	}
 	if au.status != StatusProvisioned {
 		au.status = StatusProvisioned

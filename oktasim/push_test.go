@@ -684,3 +684,51 @@ func TestWaitIdleHonoursContext(t *testing.T) {
 		t.Error("WaitIdle returned nil while a push was blocked")
 	}
 }
+
+func TestLoginChangeRenamesAppUser(t *testing.T) {
+	sim, scim, _ := pushSim(t)
+	ann := mustUser(t, sim, "ann@example.com", "Ann", "Lee", true)
+	if _, err := sim.AssignUser(sim.AppID(), ann.ID, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, sim)
+	scim.reset()
+	if _, err := sim.UpdateUserProfile(ann.ID, map[string]any{"login": "anna@example.com"}, true); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, sim)
+	if au, _ := sim.AppUser(sim.AppID(), ann.ID); au.UserName != "anna@example.com" {
+		t.Errorf("app username = %s", au.UserName)
+	}
+	reqs := scim.requests()
+	if len(reqs) != 2 || reqs[1].Method != "PUT" || reqs[1].Body["userName"] != "anna@example.com" {
+		t.Errorf("requests = %q", paths(reqs))
+	}
+	if _, err := sim.GetUser("ANNA@example.com"); err != nil {
+		t.Errorf("lookup by new login: %v", err)
+	}
+	if _, err := sim.GetUser("ann@example.com"); err == nil {
+		t.Error("old login still resolves")
+	}
+}
+
+func TestPushedGroupGainsLaterProvisionedMember(t *testing.T) {
+	sim, scim, _ := pushSim(t)
+	g, _ := sim.CreateGroup("Eng", "")
+	ann := mustUser(t, sim, "ann@example.com", "Ann", "Lee", true)
+	_ = sim.AddGroupMember(g.ID, ann.ID)
+	if err := sim.PushGroup(sim.AppID(), g.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, sim)
+	scim.reset()
+	if _, err := sim.AssignUser(sim.AppID(), ann.ID, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, sim)
+	gid := sim.PushedGroups(sim.AppID())[g.ID]
+	want := []string{lookupAnn, "POST /Users", "PATCH /Groups/" + gid}
+	if got := paths(scim.requests()); !slices.Equal(got, want) {
+		t.Errorf("requests = %q, want %q", got, want)
+	}
+}

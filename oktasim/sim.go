@@ -153,6 +153,7 @@ type Sim struct {
 	seq    uint64
 	seqOf  map[string]uint64 // every id ever issued, so cursors survive deletes
 	users  map[string]*user
+	logins map[string]string // lower-cased login -> user id
 	apps   map[string]*app
 	groups map[string]*group
 	appID  string
@@ -184,6 +185,7 @@ func New(opts ...Option) *Sim {
 		cfg:    c,
 		seqOf:  map[string]uint64{},
 		users:  map[string]*user{},
+		logins: map[string]string{},
 		apps:   map[string]*app{},
 		groups: map[string]*group{},
 	}

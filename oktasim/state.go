@@ -197,21 +197,14 @@ func (s *Sim) findUser(idOrLogin string) *user {
 	if u, ok := s.users[idOrLogin]; ok {
 		return u
 	}
-	for _, u := range s.users {
-		if strings.EqualFold(str(u.profile, "login"), idOrLogin) {
-			return u
-		}
-	}
-	return nil
+	return s.users[s.logins[strings.ToLower(idOrLogin)]]
 }
 
+// loginTaken reports whether another user has login (logins are unique
+// without regard to case in Okta).
 func (s *Sim) loginTaken(login, exceptID string) bool {
-	for _, u := range s.users {
-		if u.id != exceptID && strings.EqualFold(str(u.profile, "login"), login) {
-			return true
-		}
-	}
-	return false
+	id, ok := s.logins[strings.ToLower(login)]
+	return ok && id != exceptID
 }
 
 // validateProfile applies Okta's default user schema: login, email,
@@ -265,6 +258,7 @@ func (s *Sim) createUserLocked(profile map[string]any, password, activate bool) 
 		u.passwordChanged = ptime(now)
 	}
 	s.users[id] = u
+	s.logins[strings.ToLower(str(p, "login"))] = id
 	return u, nil
 }
 
@@ -351,6 +345,11 @@ func (s *Sim) updateUserLocked(u *user, profile map[string]any, partial bool) *E
 	if err := s.validateProfile(p, u.id); err != nil {
 		return err
 	}
+	oldLogin, newLogin := str(u.profile, "login"), str(p, "login")
+	if !strings.EqualFold(oldLogin, newLogin) {
+		delete(s.logins, strings.ToLower(oldLogin))
+		s.logins[strings.ToLower(newLogin)] = u.id
+	}
 	u.profile = p
 	u.lastUpdated = s.now()
 	mapped := s.cfg.mapping(cloneMap(p))
@@ -361,6 +360,11 @@ func (s *Sim) updateUserLocked(u *user, profile map[string]any, partial bool) *E
 		}
 		for k, v := range mapped {
 			au.profile[k] = v
+		}
+		if oldLogin != newLogin && strings.EqualFold(au.userName, oldLogin) {
+			// The app username follows Okta's default template,
+			// ${source.login}, which is applied on create and update.
+			au.userName = newLogin
 		}
 		au.lastUpdated = u.lastUpdated
 		s.enqueueUserPush(a, au, taskUpdate)
@@ -491,6 +495,7 @@ func (s *Sim) deleteUserLocked(u *user) {
 		}
 	}
 	delete(s.users, u.id)
+	delete(s.logins, strings.ToLower(str(u.profile, "login")))
 }
 
 // ---- apps ----
