@@ -238,6 +238,9 @@ func (s *Sim) SCIMConnectionOf(appID string) (SCIMConnection, bool) {
 // enqueueUserPush queues a provisioning or update push for an assignment
 // and marks it syncing. Callers hold s.mu.
 func (s *Sim) enqueueUserPush(a *app, au *appUser, k taskKind) {
+	// Every change bumps the version, so a push that read older values
+	// knows to send them again (see finish).
+	au.version++
 	if a.conn == nil {
 		return
 	}
@@ -252,9 +255,14 @@ func (s *Sim) enqueueUserPush(a *app, au *appUser, k taskKind) {
 			return
 		}
 	case taskUpdate:
-		if !a.conn.UpdateUsers || au.externalID == "" {
-			// Not provisioned yet: the pending provisioning push will
-			// carry the current values.
+		if !a.conn.UpdateUsers {
+			return
+		}
+		if au.externalID == "" {
+			// Not provisioned yet: a provisioning push that has not read
+			// the assignment yet will carry the current values; one that
+			// has is followed by an update (see finish).
+			au.updateSkipped = true
 			return
 		}
 	}
@@ -564,7 +572,7 @@ func (p *pushEngine) exec(t pushTask) {
 }
 
 // snapshot reads what a user push needs under the lock.
-func (p *pushEngine) snapshot(t pushTask) (conn SCIMConnection, attrs userAttrs, extID, link string, staged, ok bool) {
+func (p *pushEngine) snapshot(t pushTask) (conn SCIMConnection, attrs userAttrs, extID, link string, staged, ok bool, version uint64) {
 	s := p.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -576,11 +584,12 @@ func (p *pushEngine) snapshot(t pushTask) (conn SCIMConnection, attrs userAttrs,
 	if au == nil || u == nil {
 		return
 	}
-	return *a.conn, s.attrsOf(u, au), au.externalID, a.links[t.userID], u.status == StatusStaged, true
+	return *a.conn, s.attrsOf(u, au), au.externalID, a.links[t.userID], u.status == StatusStaged, true, au.version
 }
 
-// finish records the outcome of a user push on the assignment.
-func (p *pushEngine) finish(t pushTask, extID string, err error) {
+// finish records the outcome of a user push that read the assignment at
+// version. If it changed meanwhile, an update push follows.
+func (p *pushEngine) finish(t pushTask, version uint64, extID string, err error) {
 	s := p.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -620,15 +629,21 @@ func (p *pushEngine) finish(t pushTask, extID string, err error) {
 	}
 	au.syncState = "SYNCHRONIZED"
 	au.lastSync = ptime(now)
+	skipped := au.updateSkipped
+	au.updateSkipped = false
+	if skipped && au.version != version && a.conn != nil && a.conn.UpdateUsers {
+		au.syncState = "SYNCING"
+		s.push.enqueue(pushTask{kind: taskUpdate, appID: a.id, userID: t.userID})
+	}
 }
 
 func (p *pushEngine) provision(t pushTask) {
-	conn, attrs, extID, link, staged, ok := p.snapshot(t)
+	conn, attrs, extID, link, staged, ok, ver := p.snapshot(t)
 	if !ok || staged {
 		return
 	}
 	if extID != "" {
-		p.finish(t, "", p.putUser(t.appID, conn, extID, attrs))
+		p.finish(t, ver, "", p.putUser(t.appID, conn, extID, attrs))
 		return
 	}
 	if link != "" && (conn.DeactivateUsers || conn.CreateUsers) {
@@ -638,18 +653,18 @@ func (p *pushEngine) provision(t pushTask) {
 			if conn.UpdateUsers {
 				err = p.putUser(t.appID, conn, link, attrs)
 			}
-			p.finish(t, link, err)
+			p.finish(t, ver, link, err)
 			return
 		}
 		if err == nil && st != http.StatusNotFound {
-			p.finish(t, "", errStatus("PATCH", "/Users", st, body))
+			p.finish(t, ver, "", errStatus("PATCH", "/Users", st, body))
 			return
 		}
 		// Gone from the app: provision afresh.
 	}
 	id, err := p.lookup(t.appID, conn, "/Users", "userName", attrs.userName)
 	if err != nil {
-		p.finish(t, "", err)
+		p.finish(t, ver, "", err)
 		return
 	}
 	if id != "" {
@@ -657,26 +672,26 @@ func (p *pushEngine) provision(t pushTask) {
 		if conn.UpdateUsers {
 			err = p.putUser(t.appID, conn, id, attrs)
 		}
-		p.finish(t, id, err)
+		p.finish(t, ver, id, err)
 		return
 	}
 	if !conn.CreateUsers {
-		p.finish(t, "", errors.New("no matching user in the app and Create Users is off"))
+		p.finish(t, ver, "", errors.New("no matching user in the app and Create Users is off"))
 		return
 	}
 	st, body, err := p.do(p.ctx, t.appID, conn, http.MethodPost, "/Users", createBody(attrs, p.s.randomPassword()))
 	if err != nil {
-		p.finish(t, "", err)
+		p.finish(t, ver, "", err)
 		return
 	}
 	var created map[string]any
 	_ = json.Unmarshal(body, &created)
 	newID, _ := created["id"].(string)
 	if !isOK(st) || newID == "" {
-		p.finish(t, "", errStatus("POST", "/Users", st, body))
+		p.finish(t, ver, "", errStatus("POST", "/Users", st, body))
 		return
 	}
-	p.finish(t, newID, nil)
+	p.finish(t, ver, newID, nil)
 }
 
 // lookup runs Okta's existence check and returns the id of the first
@@ -728,15 +743,15 @@ func (p *pushEngine) putUser(appID string, conn SCIMConnection, id string, attrs
 }
 
 func (p *pushEngine) update(t pushTask) {
-	conn, attrs, extID, _, _, ok := p.snapshot(t)
+	conn, attrs, extID, _, _, ok, ver := p.snapshot(t)
 	if !ok || extID == "" {
 		return
 	}
 	if !conn.UpdateUsers {
-		p.finish(t, "", nil)
+		p.finish(t, ver, "", nil)
 		return
 	}
-	p.finish(t, "", p.putUser(t.appID, conn, extID, attrs))
+	p.finish(t, ver, "", p.putUser(t.appID, conn, extID, attrs))
 }
 
 func (p *pushEngine) connOf(appID string) (SCIMConnection, bool) {

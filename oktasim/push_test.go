@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okta/okta-sdk-golang/v2/okta"
+
 	"github.com/oktasync/oktasync/oktasim"
 )
 
@@ -730,5 +732,79 @@ func TestPushedGroupGainsLaterProvisionedMember(t *testing.T) {
 	want := []string{lookupAnn, "POST /Users", "PATCH /Groups/" + gid}
 	if got := paths(scim.requests()); !slices.Equal(got, want) {
 		t.Errorf("requests = %q, want %q", got, want)
+	}
+}
+
+// TestConcurrentAdminsAndPushes drives the API from several goroutines
+// while the push engine works, then checks the app and the SCIM server
+// agree. Run with -race.
+func TestConcurrentAdminsAndPushes(t *testing.T) {
+	scim := newSCIMServer(t)
+	srv := oktasim.NewServer(oktasim.WithSCIMConnection(scim.conn()), oktasim.WithRateLimitMultiplier(10))
+	t.Cleanup(srv.Close)
+	c := newSDK(t, srv, srv.Token, 0)
+	ctx := context.Background()
+	const workers, each = 6, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				login := fmt.Sprintf("w%d-u%d@example.com", w, i)
+				u, _, err := c.User.CreateUser(ctx, okta.CreateUserRequest{Profile: (*okta.UserProfile)(&map[string]any{
+					"login": login, "email": login, "firstName": "W", "lastName": strconv.Itoa(i)})}, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, _, err := c.Application.AssignUserToApplication(ctx, srv.AppID, okta.AppUser{Id: u.Id, Scope: "USER",
+					Credentials: &okta.AppUserCredentials{UserName: login}}); err != nil {
+					errs <- err
+					return
+				}
+				if _, _, err := c.User.PartialUpdateUser(ctx, u.Id, okta.User{Profile: &okta.UserProfile{"firstName": "Changed"}}, nil); err != nil {
+					errs <- err
+					return
+				}
+				if i%3 == 0 {
+					if _, err := c.Application.DeleteApplicationUser(ctx, srv.AppID, u.Id, nil); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	waitIdle(t, srv.Sim)
+	appUsers := srv.Sim.AppUsers(srv.AppID)
+	if want := workers * (each - (each+2)/3); len(appUsers) != want {
+		t.Fatalf("%d app users, want %d", len(appUsers), want)
+	}
+	for _, au := range appUsers {
+		u := scim.user(au.ExternalID)
+		if au.SyncState != "SYNCHRONIZED" || u == nil || u["active"] != true ||
+			u["name"].(map[string]any)["givenName"] != "Changed" {
+			t.Errorf("app user %+v, SCIM user %v", au, u)
+		}
+	}
+	// A user unassigned before its create was sent is never created; one
+	// unassigned after must have been deactivated.
+	scim.mu.Lock()
+	active := 0
+	for _, u := range scim.users {
+		if u["active"] == true {
+			active++
+		}
+	}
+	scim.mu.Unlock()
+	if active != len(appUsers) {
+		t.Errorf("SCIM server has %d active users, want %d", active, len(appUsers))
 	}
 }

@@ -122,6 +122,11 @@ type appUser struct {
 	lastUpdated   time.Time
 	statusChanged time.Time
 	lastSync      *time.Time
+	// version counts changes, so pushes can tell they sent stale values.
+	version uint64
+	// updateSkipped is set when a change was not pushed because the
+	// assignment was not provisioned yet.
+	updateSkipped bool
 }
 
 func (au *appUser) scope() string {
