@@ -151,22 +151,33 @@ func TestFaultsEveryUpdateAppliedOnce(t *testing.T) {
 	}
 }
 
-// TestFaultsRateLimitedAfterRetries checks that when the 429s outlast the retries the
-// error says so and carries the reset time.
-func TestFaultsRateLimitedAfterRetries(t *testing.T) {
-	srv := oktasim.NewServer()
+// TestFaultsRateLimitedPastDeadline checks that a 429 whose reset lies beyond the call's
+// deadline ends the call with RateLimited and the reset time rather than a timeout, and
+// that later calls of the family fail the same way without being sent.
+func TestFaultsRateLimitedPastDeadline(t *testing.T) {
+	sim := oktasim.New()
+	defer sim.Close()
+	counter := newWriteCounter(sim.Handler())
+	srv := httptest.NewServer(counter)
 	defer srv.Close()
-	c, err := oktaclient.New(oktaclient.Config{OrgURL: srv.URL, APIToken: srv.Token, AppID: srv.AppID, MaxRetries: -1})
+	c, err := oktaclient.New(oktaclient.Config{OrgURL: srv.URL, APIToken: sim.Token(), AppID: sim.AppID()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Sim.Force429(time.Hour)
-	_, err = c.Check(context.Background())
-	var e *errkind.Error
-	if !errors.As(err, &e) || e.Kind != errkind.RateLimited {
-		t.Fatalf("err = %v, want RateLimited", err)
+	sim.Force429(time.Hour)
+	for i := range 2 {
+		_, err = c.Check(context.Background())
+		var e *errkind.Error
+		if !errors.As(err, &e) || e.Kind != errkind.RateLimited {
+			t.Fatalf("call %d: err = %v, want RateLimited", i, err)
+		}
+		if until := time.Until(e.RetryAfter); until < 59*time.Minute || until > 62*time.Minute {
+			t.Errorf("call %d: RetryAfter in %v, want about an hour", i, until)
+		}
 	}
-	if until := time.Until(e.RetryAfter); until < 59*time.Minute || until > 62*time.Minute {
-		t.Errorf("RetryAfter in %v, want about an hour", until)
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	if n := counter.status[http.StatusTooManyRequests]; n != 1 {
+		t.Errorf("%d requests answered 429, want 1: the second call should not be sent", n)
 	}
 }

@@ -2,6 +2,7 @@ package oktaclient
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -201,6 +202,11 @@ func (p *pacer) acquire(ctx context.Context, f family) error {
 		p.mu.Lock()
 		start, wait := p.plan(f, now)
 		p.mu.Unlock()
+		if wait && !fitsDeadline(ctx, start.Sub(now)) {
+			// Waiting for the reset would outlast the caller's deadline: say so now,
+			// with the time to come back, instead of failing with a timeout later.
+			return &budgetSpentError{family: f, until: start}
+		}
 		if err := p.clock.Sleep(ctx, start.Sub(now)); err != nil {
 			if !wait {
 				p.release(f)
@@ -211,6 +217,17 @@ func (p *pacer) acquire(ctx context.Context, f family) error {
 			return nil
 		}
 	}
+}
+
+// budgetSpentError reports that a family's budget is spent until a time past the
+// caller's deadline.
+type budgetSpentError struct {
+	family family
+	until  time.Time
+}
+
+func (e *budgetSpentError) Error() string {
+	return fmt.Sprintf("rate limit budget of %s requests spent until %s", e.family, e.until.UTC().Format(time.RFC3339))
 }
 
 // release gives back a slot whose request got no response (cancelled or failed to connect).

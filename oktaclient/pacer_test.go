@@ -2,6 +2,7 @@ package oktaclient
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"testing"
@@ -285,5 +286,21 @@ func TestPacerSimulatedRun(t *testing.T) {
 				t.Errorf("achieved %.2f req/s, want at least 95%% of %.2f", rate, allowed)
 			}
 		})
+	}
+}
+
+func TestPacerFailsFastPastDeadline(t *testing.T) {
+	clk := newFakeClock(t0)
+	p := newPacer(clk, 0.02, 0)
+	p.observe(famApps, rateHeaders(100, 0, t0.Add(time.Hour), t0), t0, t0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := p.acquire(ctx, famApps)
+	var spent *budgetSpentError
+	if !errors.As(err, &spent) || !spent.until.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("acquire = %v, want the budget spent until %v", err, t0.Add(time.Hour))
+	}
+	if got := clk.takeSleeps(); len(got) != 0 {
+		t.Errorf("slept %v before failing", got)
 	}
 }

@@ -124,6 +124,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var wait time.Duration
 		switch {
 		case err != nil:
+			var spent *budgetSpentError
+			if errors.As(err, &spent) {
+				// Not sent at all, for want of budget: report it as Okta would have.
+				st.record(http.StatusTooManyRequests, spent.until)
+				return nil, &roundTripError{Method: req.Method, Path: req.URL.Path, Attempts: attempt, Err: err}
+			}
 			st.record(0, time.Time{})
 			if ctx.Err() != nil || last || !(idempotent || notSent(err)) {
 				return nil, &roundTripError{Method: req.Method, Path: req.URL.Path, Attempts: attempt + 1, Err: err}
