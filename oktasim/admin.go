@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -18,7 +19,14 @@ func (s *Sim) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_sim/info", s.adminInfo)
 	mux.HandleFunc("GET /_sim/pushes", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, nonNil(s.Pushes()))
+		since, _ := strconv.Atoi(r.URL.Query().Get("since"))
+		out := []Push{}
+		for _, p := range s.Pushes() {
+			if p.Seq > since {
+				out = append(out, p)
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("DELETE /_sim/pushes", func(w http.ResponseWriter, r *http.Request) {
 		s.ClearPushes()
@@ -212,11 +220,4 @@ func writeGoError(w http.ResponseWriter, err error) {
 		return
 	}
 	writeError(w, &Error{Status: http.StatusInternalServerError, Code: "E0000009", Summary: err.Error()})
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

@@ -822,3 +822,21 @@ func TestConcurrencyLimit(t *testing.T) {
 		t.Errorf("second request: %d %v %s", st, h, body)
 	}
 }
+
+func TestTLSServerWithSDK(t *testing.T) {
+	srv := oktasim.NewTLSServer()
+	t.Cleanup(srv.Close)
+	t.Setenv("HOME", t.TempDir())
+	_, c, err := okta.NewClient(context.Background(), okta.WithOrgUrl(srv.URL), okta.WithToken(srv.Token),
+		okta.WithCache(false), okta.WithHttpClientPtr(srv.Client()), okta.WithRequestTimeout(10), okta.WithRateLimitMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(srv.URL, "https://") {
+		t.Fatalf("URL %s", srv.URL)
+	}
+	app, _, err := c.Application.GetApplication(context.Background(), srv.AppID, okta.NewApplication(), nil)
+	if err != nil || app.(*okta.Application).Id != srv.AppID {
+		t.Errorf("GetApplication over TLS: %v %v", app, err)
+	}
+}

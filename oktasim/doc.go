@@ -59,7 +59,7 @@
 // appId (query) selects an app other than the org's first one.
 //
 //	GET    /_sim/info                 org URL, app id, SCIM target, counts
-//	GET    /_sim/pushes               recorded SCIM exchanges (see Push)
+//	GET    /_sim/pushes?since=N       recorded SCIM exchanges (see Push) after Seq N
 //	DELETE /_sim/pushes               forget them
 //	GET    /_sim/scim                 the provisioning connection (token hidden)
 //	POST   /_sim/scim                 set it: {"baseUrl","token","createUsers",

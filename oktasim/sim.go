@@ -250,12 +250,26 @@ type Server struct {
 	srv *httptest.Server
 }
 
-// NewServer builds a Sim with opts and serves it on a loopback port.
+// NewServer builds a Sim with opts and serves it over plain HTTP on a
+// loopback port. The Okta SDK needs WithTestingDisableHttpsCheck(true) for
+// it; see NewTLSServer otherwise.
 func NewServer(opts ...Option) *Server {
 	s := New(opts...)
 	hs := httptest.NewServer(s.Handler())
 	return &Server{URL: hs.URL, Token: s.Token(), AppID: s.AppID(), Sim: s, srv: hs}
 }
+
+// NewTLSServer is NewServer over HTTPS with a self-signed certificate;
+// Client returns an HTTP client that trusts it.
+func NewTLSServer(opts ...Option) *Server {
+	s := New(opts...)
+	hs := httptest.NewTLSServer(s.Handler())
+	return &Server{URL: hs.URL, Token: s.Token(), AppID: s.AppID(), Sim: s, srv: hs}
+}
+
+// Client returns an HTTP client for the server (one that trusts the
+// certificate of a NewTLSServer).
+func (s *Server) Client() *http.Client { return s.srv.Client() }
 
 // Close stops the HTTP server and the push worker.
 func (s *Server) Close() {
