@@ -42,6 +42,8 @@ func TestContractOktasim(t *testing.T) {
 // TestContractOkta runs the contract against a real org when OKTA_ORG_URL,
 // OKTA_API_TOKEN and OKTA_APP_ID are set. It creates users named
 // oktasync-ct-*@example.com, assigns them to the app and deletes them afterwards.
+// OKTA_APP_PROFILE_ATTR names the app user attribute it writes if "email" is mapped
+// from the Okta user in that app.
 func TestContractOkta(t *testing.T) {
 	var missing []string
 	env := map[string]string{}
@@ -63,9 +65,10 @@ func TestContractOkta(t *testing.T) {
 	}
 	admin := newClient(t, env["OKTA_API_TOKEN"])
 	oktaclienttest.RunContract(t, oktaclienttest.Harness{
-		New:          func(t *testing.T) oktaclient.Client { return admin },
-		NewWithToken: func(t *testing.T, token string) oktaclient.Client { return newClient(t, token) },
-		DeleteUser:   admin.DeleteUser,
-		Timeout:      3 * oktaclient.DefaultCallTimeout,
+		New:              func(t *testing.T) oktaclient.Client { return admin },
+		NewWithToken:     func(t *testing.T, token string) oktaclient.Client { return newClient(t, token) },
+		DeleteUser:       admin.DeleteUser,
+		Timeout:          3 * oktaclient.DefaultCallTimeout,
+		ProfileAttribute: os.Getenv("OKTA_APP_PROFILE_ATTR"),
 	})
 }

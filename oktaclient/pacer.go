@@ -270,10 +270,8 @@ func (p *pacer) observe(f family, h http.Header, sent, recv time.Time) {
 // retryAt returns the local time, padded, after which a request answered 429 with
 // headers h may be tried again, and whether the headers said.
 func (p *pacer) retryAt(h http.Header) (time.Time, bool) {
-	if s := strings.TrimSpace(h.Get("Retry-After")); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			return p.clock.Now().Add(time.Duration(n) * time.Second), true
-		}
+	if d, ok := retryAfter(h); ok {
+		return p.clock.Now().Add(d), true
 	}
 	ri, ok := parseRate(h)
 	if !ok {
