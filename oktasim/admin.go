@@ -137,6 +137,13 @@ func (s *Sim) adminHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("POST /_sim/force-sync", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.ForceSync(s.adminApp(r)); err != nil {
+			writeGoError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("POST /_sim/test-credentials", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.TestConnection(r.Context(), s.adminApp(r)); err != nil {
 			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": err.Error()})

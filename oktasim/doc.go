@@ -72,6 +72,7 @@
 //	                                  "window":"10s","concurrency":75}
 //	POST   /_sim/groups/{id}/push     start pushing a group
 //	DELETE /_sim/groups/{id}/push     stop (?deleteInApp=true deletes it there)
+//	POST   /_sim/force-sync           push every assignment again (Force Sync)
 //	POST   /_sim/test-credentials     Okta's Test API Credentials → {"ok":...}
 //	POST   /_sim/import               pull /Users and /Groups → {"users","groups"}
 //	POST   /_sim/wait-idle?timeout=30s  wait for the push queue to drain

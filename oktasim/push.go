@@ -952,3 +952,30 @@ func (p *pushEngine) pull(ctx context.Context, appID string, conn SCIMConnection
 		}
 	}
 }
+
+// ForceSync pushes every assignment of the app again, as Okta's Force Sync
+// does: unprovisioned ones are provisioned, provisioned ones updated.
+// Turning provisioning on does not push existing assignments by itself.
+func (s *Sim) ForceSync(appID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, err := s.getApp(appID)
+	if err != nil {
+		return fmt.Errorf("force sync: %w", err)
+	}
+	if a.conn == nil {
+		return fmt.Errorf("force sync: %w", errValidation("provisioning", "No provisioning connection is set"))
+	}
+	for _, au := range s.sortedAppUsers(a) {
+		if au.externalID == "" {
+			if a.conn.CreateUsers && au.status != StatusStaged {
+				au.status = StatusStaged
+				au.statusChanged = s.now()
+			}
+			s.enqueueUserPush(a, au, taskProvision)
+		} else {
+			s.enqueueUserPush(a, au, taskUpdate)
+		}
+	}
+	return nil
+}

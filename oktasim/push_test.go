@@ -808,3 +808,28 @@ func TestConcurrentAdminsAndPushes(t *testing.T) {
 		t.Errorf("SCIM server has %d active users, want %d", active, len(appUsers))
 	}
 }
+
+func TestForceSyncPushesEarlierAssignments(t *testing.T) {
+	scim := newSCIMServer(t)
+	sim := oktasim.New()
+	t.Cleanup(sim.Close)
+	ann := mustUser(t, sim, "ann@example.com", "Ann", "Lee", true)
+	if _, err := sim.AssignUser(sim.AppID(), ann.ID, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	sim.SetSCIMConnection(scim.conn())
+	waitIdle(t, sim)
+	if n := len(scim.requests()); n != 0 {
+		t.Fatalf("turning provisioning on pushed %d requests", n)
+	}
+	if err := sim.ForceSync(sim.AppID()); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, sim)
+	if got, want := paths(scim.requests()), []string{lookupAnn, "POST /Users"}; !slices.Equal(got, want) {
+		t.Errorf("requests = %q, want %q", got, want)
+	}
+	if au, _ := sim.AppUser(sim.AppID(), ann.ID); au.ExternalID == "" || au.Status != "PROVISIONED" {
+		t.Errorf("app user = %+v", au)
+	}
+}
