@@ -141,6 +141,11 @@ func userChanges(old, u *User) map[string]Change {
 			ch[k] = Change{Old: ov}
 		}
 	}
+	if old.ID == "" { // a create: there was no old value
+		for k, c := range ch {
+			ch[k] = Change{New: c.New}
+		}
+	}
 	return ch
 }
 

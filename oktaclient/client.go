@@ -145,6 +145,9 @@ func (c *SDKClient) ListAppUsers(ctx context.Context, opts ListOptions, fn func(
 	case limit < 0 || limit > MaxPageSize:
 		return errkind.Errorf(op, errkind.Invalid, "page size %d is outside 1..%d", limit, MaxPageSize)
 	}
+	if fn == nil {
+		return errkind.E(op, errkind.Invalid, "no page callback", nil)
+	}
 	qp := query.NewQueryParams(query.WithLimit(int64(limit)))
 	qp.After, qp.Q = opts.After, opts.Query
 

@@ -113,6 +113,7 @@ func TestErrorMapping(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, c := newFake(t, tt.answer)
 			_, err := c.GetAppUser(context.Background(), "00u1")
+			t.Log(err)
 			var e *errkind.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("error %v (%T) is not an *errkind.Error", err, err)

@@ -32,6 +32,7 @@ type APIError struct {
 	Causes  []string // errorCauses[].errorSummary
 }
 
+// Error renders status, code, summary, causes and errorId.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "okta: HTTP %d", e.Status)
@@ -106,7 +107,9 @@ func mapError(op string, err error, resp *okta.Response, st *callState) error {
 	}
 
 	ae := newAPIError(status, oe)
-	e := errkind.E(op, kindOf(status, ae), ae.message(), fmt.Errorf("%w: %w", ae, err))
+	// The SDK's own error repeats what APIError says; leaving it out of the chain also
+	// keeps callers from depending on SDK types.
+	e := errkind.E(op, kindOf(status, ae), ae.message(), ae)
 	if e.Kind == errkind.RateLimited {
 		e.RetryAfter = retryAt
 		if resp != nil && e.RetryAfter.IsZero() {

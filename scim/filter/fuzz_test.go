@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -73,6 +74,77 @@ func checkError(t *testing.T, fn, s string, err error) {
 	}
 }
 
+// checkTree verifies the promises the tree makes to its consumers (the SQL
+// translator and the in-memory matcher): no nil nodes, lower-case operators,
+// only the documented value types, the operator/value combinations the
+// parser rejects never appear, and paths inside brackets are plain names.
+func checkTree(t *testing.T, src string, e Expr, inBracket bool) {
+	t.Helper()
+	switch n := e.(type) {
+	case *Compare:
+		if n == nil {
+			t.Fatalf("%q: nil *Compare", src)
+		}
+		checkAttrPath(t, src, n.Path, inBracket)
+		switch n.Op {
+		case "pr":
+			if n.Value != nil {
+				t.Fatalf("%q: pr with value %#v", src, n.Value)
+			}
+		case "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le":
+		default:
+			t.Fatalf("%q: operator %q", src, n.Op)
+		}
+		switch v := n.Value.(type) {
+		case nil, bool, json.Number:
+			if n.Op == "co" || n.Op == "sw" || n.Op == "ew" {
+				t.Fatalf("%q: %s with non-string %#v", src, n.Op, v)
+			}
+			if _, ok := v.(json.Number); !ok && n.Op != "eq" && n.Op != "ne" && n.Op != "pr" {
+				t.Fatalf("%q: %s with %#v", src, n.Op, v)
+			}
+		case string:
+		default:
+			t.Fatalf("%q: value of type %T", src, v)
+		}
+	case *Logical:
+		if n == nil || n.Left == nil || n.Right == nil || (n.Op != "and" && n.Op != "or") {
+			t.Fatalf("%q: bad logical node %#v", src, n)
+		}
+		checkTree(t, src, n.Left, inBracket)
+		checkTree(t, src, n.Right, inBracket)
+	case *Not:
+		if n == nil || n.X == nil {
+			t.Fatalf("%q: bad not node", src)
+		}
+		checkTree(t, src, n.X, inBracket)
+	case *ValuePath:
+		if n == nil || n.Filter == nil || inBracket || n.Path.Sub != "" {
+			t.Fatalf("%q: bad value path %#v", src, n)
+		}
+		checkAttrPath(t, src, n.Path, false)
+		checkTree(t, src, n.Filter, true)
+	default:
+		t.Fatalf("%q: node of type %T", src, e)
+	}
+}
+
+func checkAttrPath(t *testing.T, src string, p AttrPath, inBracket bool) {
+	t.Helper()
+	if !isAttrName(p.Attr) && !(inBracket && isRef(p.Attr)) {
+		t.Fatalf("%q: attribute name %q", src, p.Attr)
+	}
+	if p.Sub != "" && !isAttrName(p.Sub) && !isRef(p.Sub) {
+		t.Fatalf("%q: sub-attribute name %q", src, p.Sub)
+	}
+	if p.URN != "" && !isURN(p.URN) {
+		t.Fatalf("%q: URN %q", src, p.URN)
+	}
+	if inBracket && (p.URN != "" || p.Sub != "") {
+		t.Fatalf("%q: qualified path %#v inside brackets", src, p)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s)
@@ -86,6 +158,7 @@ func FuzzParse(f *testing.F) {
 		if e == nil {
 			t.Fatalf("Parse(%q) returned neither a tree nor an error", s)
 		}
+		checkTree(t, s, e, false)
 		canon := e.(interface{ String() string }).String()
 		// Canonical text puts a space around every operator, so input that
 		// leaves spaces out ("not(", `eq"x"`) can come back longer; past the
@@ -116,8 +189,15 @@ func FuzzParsePath(f *testing.F) {
 			checkError(t, "ParsePath", s, err)
 			return
 		}
-		if p.Attr == "" && (p.URN == "" || p.Sub != "" || p.Filter != nil) {
-			t.Fatalf("ParsePath(%q) = %#v: no attribute, yet not a bare schema URN", s, p)
+		if p.Attr == "" {
+			if p.URN == "" || p.Sub != "" || p.Filter != nil || !isURN(p.URN) {
+				t.Fatalf("ParsePath(%q) = %#v: no attribute, yet not a bare schema URN", s, p)
+			}
+		} else {
+			checkAttrPath(t, s, p.AttrPath, false)
+		}
+		if p.Filter != nil {
+			checkTree(t, s, p.Filter, true)
 		}
 		canon := p.String()
 		if len(canon) > MaxFilterLength {

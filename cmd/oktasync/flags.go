@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/config"
+)
+
+// errHelp reports that -h was asked for and the usage shown.
+var errHelp = errors.New("help shown")
+
+// cmdFlags is a subcommand's flag set with the settings it needs.
+type cmdFlags struct {
+	*flag.FlagSet
+	e      *env
+	loader *config.Loader
+	json   *bool
+	tenant *string
+}
+
+func newFlags(e *env, name, argsUsage string, settings ...string) *cmdFlags {
+	fs := flag.NewFlagSet("oktasync "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	f := &cmdFlags{FlagSet: fs, e: e}
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: oktasync %s %s\n\nflags:\n", name, argsUsage)
+		fs.PrintDefaults()
+	}
+	if len(settings) > 0 {
+		f.loader = config.Register(fs, e.getenv, settings...)
+	}
+	return f
+}
+
+func (f *cmdFlags) withJSON() *cmdFlags {
+	f.json = f.Bool("json", false, "print JSON instead of a table")
+	return f
+}
+
+func (f *cmdFlags) withTenant() *cmdFlags {
+	f.tenant = f.String("tenant", appstore.DefaultTenant, "tenant id")
+	return f
+}
+
+// parse parses flags wherever they stand among the positional arguments, so that both
+// "token remove ID --tenant acme" and "token remove --tenant acme ID" work.
+func (f *cmdFlags) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, &usageError{msg: err.Error()}
+		}
+		args = f.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// config loads and validates the settings registered on f.
+func (f *cmdFlags) config() (config.Config, error) {
+	return f.loader.Load()
+}
+
+// openStore opens (and migrates) the database the settings name.
+func (f *cmdFlags) openStore(ctx context.Context) (appstore.Store, config.Config, error) {
+	cfg, err := f.config()
+	if err != nil {
+		return nil, cfg, err
+	}
+	s, err := appstore.Open(ctx, cfg.DB)
+	return s, cfg, err
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table prints rows under a header, aligned.
+func table(w io.Writer, header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
+func wantArgs(pos []string, n int, what string) error {
+	if len(pos) < n {
+		return usagef("missing %s", what)
+	}
+	if len(pos) > n {
+		return usagef("unexpected argument %q", pos[n])
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/config"
+	"github.com/oktasync/oktasync/mailer"
+	"github.com/oktasync/oktasync/scim"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	f := newFlags(e, "serve", "[flags]", "db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, ""); err != nil {
+		return err
+	}
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(e.stderr)
+	store, err := appstore.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (OKTASYNC_LISTEN): %w", cfg.Listen, err)
+	}
+	if err := bootstrap(ctx, e, cfg, store); err != nil {
+		ln.Close()
+		return err
+	}
+
+	var wg sync.WaitGroup
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	mux := http.NewServeMux()
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", scim.New(store, scim.Options{BaseURL: cfg.SCIMURL(), Logger: log})))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := store.Ping(pctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "database unreachable")
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	if err := setupSync(runCtx, &wg, cfg, store, log, mux); err != nil {
+		ln.Close()
+		return err
+	}
+	if cfg.SMTPURL != "" {
+		m := mailer.New(store, mailer.Options{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, Logger: log})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("mailer stopped", "err", err)
+			}
+		}()
+	}
+
+	srv := &http.Server{
+		Handler:           logRequests(log, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "listen", ln.Addr().String(), "scim_url", cfg.SCIMURL(), "db", store.Backend())
+
+	select {
+	case err := <-errc:
+		cancel()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer scancel()
+	err = srv.Shutdown(sctx)
+	wg.Wait()
+	return err
+}
+
+// bootstrap makes a fresh install usable in one step: when the default tenant has no
+// token yet, it enables provisioning, generates a token and prints the Target SCIM URL
+// and the token (once) for the admin to paste into Okta.
+func bootstrap(ctx context.Context, e *env, cfg config.Config, store appstore.Store) error {
+	ctx = appstore.WithActor(ctx, appstore.Actor{Kind: "system", ID: "first-start"})
+	creds, err := store.ListCredentials(ctx, appstore.DefaultTenant)
+	if err != nil {
+		return err
+	}
+	for _, c := range creds {
+		if c.Kind == appstore.CredentialBearer {
+			return nil
+		}
+	}
+	if _, err := store.UpdateTenant(ctx, appstore.DefaultTenant, func(t *appstore.Tenant) error {
+		t.ProvisioningEnabled = true
+		return nil
+	}); err != nil {
+		return err
+	}
+	_, secret, err := store.CreateToken(ctx, appstore.DefaultTenant)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, `
+oktasync is ready for Okta. In your Okta app's Provisioning > Integration settings use:
+
+  SCIM connector base URL:  %s
+  Unique identifier field:  userName
+  Authentication mode:      HTTP Header (Bearer)
+  API token:                %s
+
+The token is shown only now. Manage tokens with 'oktasync token list|create|renew'.
+
+`, cfg.SCIMURL(), secret)
+	return nil
+}
+
+// statusWriter records the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// logRequests logs each request's method, path, status and duration. Query strings
+// (which carry userNames in filters) and headers (which carry credentials) are not logged.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "user_agent", r.UserAgent())
+	})
+}
