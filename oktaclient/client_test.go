@@ -127,6 +127,10 @@ func TestErrorMapping(t *testing.T) {
 			if !strings.Contains(e.Msg, tt.wantMsg) {
 				t.Errorf("message %q does not contain %q", e.Msg, tt.wantMsg)
 			}
+			var ae *APIError
+			if tt.name == "not found" && (!errors.As(err, &ae) || ae.Code != "E0000007" || ae.Status != 404) {
+				t.Errorf("no APIError with Okta's code in the chain of %v", err)
+			}
 			if e.Op != "oktaclient.GetAppUser" {
 				t.Errorf("op = %q", e.Op)
 			}

@@ -32,21 +32,16 @@ type APIError struct {
 	Causes  []string // errorCauses[].errorSummary
 }
 
-// Error renders status, code, summary, causes and errorId.
+// Error renders status, code and errorId. The summary and causes are the message of
+// the *errkind.Error that wraps an APIError, so they are not repeated here.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "okta: HTTP %d", e.Status)
+	fmt.Fprintf(&b, "okta HTTP %d", e.Status)
 	if e.Code != "" {
 		fmt.Fprintf(&b, " %s", e.Code)
 	}
-	if e.Summary != "" {
-		fmt.Fprintf(&b, ": %s", e.Summary)
-	}
-	if len(e.Causes) > 0 {
-		fmt.Fprintf(&b, " (%s)", strings.Join(e.Causes, "; "))
-	}
 	if e.ID != "" {
-		fmt.Fprintf(&b, " [errorId %s]", e.ID)
+		fmt.Fprintf(&b, " errorId %s", e.ID)
 	}
 	return b.String()
 }
@@ -72,6 +67,8 @@ func newAPIError(status int, oe *okta.Error) *APIError {
 	if ae.Summary == "" {
 		ae.Summary = oe.ErrorDescription
 	}
+	// The SDK appends the request id to 500 summaries, also when there is none.
+	ae.Summary = strings.TrimSuffix(ae.Summary, ", x-okta-request-id=")
 	for _, c := range oe.ErrorCauses {
 		if s, ok := c["errorSummary"].(string); ok && s != "" {
 			ae.Causes = append(ae.Causes, s)
@@ -149,7 +146,11 @@ func mapNoAnswer(op string, err error, lastStatus int, retryAt time.Time) error 
 	case lastStatus == http.StatusTooManyRequests:
 		// The SDK's errors.New("too many requests") after its last try, or its complaint
 		// about missing rate headers: the transport saw the 429.
-		e := errkind.E(op, errkind.RateLimited, "Okta rate limit exceeded", err)
+		msg := "Okta rate limit exceeded"
+		if !retryAt.IsZero() {
+			msg += "; retry after " + retryAt.UTC().Format(time.RFC3339)
+		}
+		e := errkind.E(op, errkind.RateLimited, msg, err)
 		e.RetryAfter = retryAt
 		return e
 	case errors.Is(err, context.Canceled):
