@@ -470,3 +470,44 @@ func TestEnvironmentDoesNotLeak(t *testing.T) {
 		t.Errorf("New without a token took one from the environment: err = %v", err)
 	}
 }
+
+// TestDroppedConnectionsEnd checks that a server dropping every connection yields a
+// Transient error after the configured retries, not the SDK's endless EOF loop.
+func TestDroppedConnectionsEnd(t *testing.T) {
+	var mu sync.Mutex
+	attempts := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		attempts++
+		mu.Unlock()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer srv.Close()
+	for _, method := range []string{"GET", "POST"} {
+		mu.Lock()
+		attempts = 0
+		mu.Unlock()
+		c, err := New(Config{OrgURL: srv.URL, APIToken: "t", AppID: "a", MaxRetries: 2, MaxBackoff: 10 * time.Millisecond, CallTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if method == "GET" {
+			_, err = c.GetUser(context.Background(), "00u1")
+		} else {
+			_, err = c.UpdateAppUser(context.Background(), "00u1", AppUserUpdate{Profile: map[string]any{"a": 1}})
+		}
+		if !errors.Is(err, errkind.Transient) {
+			t.Errorf("%s: err = %v, want Transient", method, err)
+		}
+		mu.Lock()
+		// Reads are retried (net/http may add one retry of its own on a reused
+		// connection); a write whose connection broke may have been applied: one try.
+		if method == "GET" && (attempts < 3 || attempts > 6) || method == "POST" && attempts > 2 {
+			t.Errorf("%s: %d attempts", method, attempts)
+		}
+		mu.Unlock()
+	}
+}
