@@ -840,3 +840,23 @@ func TestTLSServerWithSDK(t *testing.T) {
 		t.Errorf("GetApplication over TLS: %v %v", app, err)
 	}
 }
+
+func TestAppProfileSchema(t *testing.T) {
+	srv, c := startSim(t, oktasim.WithAppProfileAttributes("givenName", "familyName", "email", "department"))
+	ctx := context.Background()
+	u, _ := srv.Sim.CreateUser(profile("ann@example.com", "Ann", "Lee"), true)
+	_, resp, err := c.Application.AssignUserToApplication(ctx, srv.AppID, okta.AppUser{Id: u.ID, Scope: "USER",
+		Credentials: &okta.AppUserCredentials{UserName: "ann@example.com"}, Profile: map[string]any{"role": "x", "department": "R&D"}})
+	oe := oktaErr(t, err)
+	if resp.StatusCode != 400 || oe.ErrorCode != "E0000001" || oe.ErrorSummary != "Api validation failed: assignment" ||
+		len(oe.ErrorCauses) != 1 || oe.ErrorCauses[0]["errorSummary"] != "Property 'role' not found" {
+		t.Errorf("unknown attribute: %d %+v", resp.StatusCode, oe)
+	}
+	if _, _, err := c.Application.AssignUserToApplication(ctx, srv.AppID, okta.AppUser{Id: u.ID, Scope: "USER",
+		Credentials: &okta.AppUserCredentials{UserName: "ann@example.com"}, Profile: map[string]any{"department": "R&D"}}); err != nil {
+		t.Errorf("known attribute: %v", err)
+	}
+	if _, resp, err := c.Application.UpdateApplicationUser(ctx, srv.AppID, u.ID, okta.AppUser{Profile: map[string]any{"nope": 1}}); resp.StatusCode != 400 || err == nil {
+		t.Errorf("update with unknown attribute: %v", err)
+	}
+}

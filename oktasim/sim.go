@@ -62,6 +62,7 @@ type config struct {
 	seeded       bool
 	conn         *SCIMConnection
 	mapping      func(map[string]any) map[string]any
+	appAttrs     map[string]bool
 	pushRetries  int
 	serverErrTry int
 }
@@ -124,6 +125,19 @@ func WithSCIMConnection(conn SCIMConnection) Option { return func(c *config) { c
 // the Okta user's profile changes, as Okta's profile mappings are.
 func WithProfileMapping(fn func(userProfile map[string]any) map[string]any) Option {
 	return func(c *config) { c.mapping = fn }
+}
+
+// WithAppProfileAttributes sets the attributes of the app user schema.
+// Assignments and app profile updates naming any other attribute fail with
+// 400 E0000001 "Property 'x' not found", as Okta answers. Without it any
+// attribute is accepted.
+func WithAppProfileAttributes(names ...string) Option {
+	return func(c *config) {
+		c.appAttrs = map[string]bool{}
+		for _, n := range names {
+			c.appAttrs[n] = true
+		}
+	}
 }
 
 // DefaultProfileMapping is the mapping used unless WithProfileMapping is

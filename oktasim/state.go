@@ -591,7 +591,28 @@ func (s *Sim) newAppUser(a *app, u *user, userName string) *appUser {
 	return au
 }
 
+// checkAppProfile rejects attributes outside the app user schema, when one
+// is set (WithAppProfileAttributes), as Okta does.
+func (s *Sim) checkAppProfile(field string, profile map[string]any) *Error {
+	if s.cfg.appAttrs == nil {
+		return nil
+	}
+	var causes []string
+	for _, k := range sortedKeys(profile) {
+		if !s.cfg.appAttrs[k] {
+			causes = append(causes, "Property '"+k+"' not found")
+		}
+	}
+	if len(causes) > 0 {
+		return errValidation(field, causes...)
+	}
+	return nil
+}
+
 func (s *Sim) assignLocked(a *app, userID, userName string, profile map[string]any) (*appUser, bool, *Error) {
+	if err := s.checkAppProfile("assignment", profile); err != nil {
+		return nil, false, err
+	}
 	u := s.users[userID]
 	if u == nil {
 		return nil, false, errNotFound("User", userID)
@@ -640,6 +661,9 @@ func (s *Sim) UpdateAppUser(appID, userID, userName string, profile map[string]a
 }
 
 func (s *Sim) updateAppUserLocked(a *app, userID, userName, scope string, profile map[string]any) (*appUser, *Error) {
+	if err := s.checkAppProfile("profile", profile); err != nil {
+		return nil, err
+	}
 	au := a.users[userID]
 	if au == nil {
 		return nil, errNotFound("AppUser", userID)

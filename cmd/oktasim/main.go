@@ -53,6 +53,7 @@ type options struct {
 	faults                         oktasim.Faults
 	seed                           uint64
 	seeded                         bool
+	appAttrs                       []string
 }
 
 // limitsFlag parses "family=N,family=N" and may be repeated.
@@ -117,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.faults.ErrorRate, "error-rate", 0, "share (0..1) of API requests answered with an injected error")
 	statuses := fs.String("error-statuses", "500,503", "statuses used for --error-rate")
 	fs.StringVar(&o.faults.PathPrefix, "fault-path-prefix", "", "limit injected latency and errors to paths with this prefix")
+	appAttrs := fs.String("app-profile-attributes", "", "comma-separated app user schema; other attributes get 400 as in Okta (default: accept any)")
 	seed := fs.String("seed", "", "seed for generated ids and injected errors (reproducible runs)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -164,6 +166,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.seed, o.seeded = n, true
 	}
+	for _, a := range strings.Split(*appAttrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			o.appAttrs = append(o.appAttrs, a)
+		}
+	}
 	o.limits = lf.l
 	return o, nil
 }
@@ -191,6 +198,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		oktasim.WithRateLimits(o.limits), oktasim.WithRateLimitMultiplier(o.multiplier),
 		oktasim.WithRateLimitWindow(o.window), oktasim.WithConcurrencyLimit(o.concurrency),
 		oktasim.WithFaults(o.faults),
+	}
+	if len(o.appAttrs) > 0 {
+		opts = append(opts, oktasim.WithAppProfileAttributes(o.appAttrs...))
 	}
 	if o.seeded {
 		opts = append(opts, oktasim.WithSeed(o.seed))
