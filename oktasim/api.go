@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,8 +209,8 @@ func decodeBody(r *http.Request, v any) *Error {
 
 // ---- pagination ----
 
-// page is one page of a list: the items, and the cursor of the last one
-// when more follow.
+// pageInfo is what a list request asks for: a page size and the cursor to
+// continue after.
 type pageInfo struct {
 	limit int
 	after string
@@ -840,12 +841,9 @@ func (s *Sim) listAppGroupsHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// sortBySeq orders items by the creation sequence of their ids.
 func sortBySeq[T any](s *Sim, items []T, idOf func(T) string) {
-	for i := 1; i < len(items); i++ {
-		for j := i; j > 0 && s.seqOf[idOf(items[j])] < s.seqOf[idOf(items[j-1])]; j-- {
-			items[j], items[j-1] = items[j-1], items[j]
-		}
-	}
+	slices.SortFunc(items, func(a, b T) int { return cmpU64(s.seqOf[idOf(a)], s.seqOf[idOf(b)]) })
 }
 
 func (s *Sim) getAppGroupHTTP(w http.ResponseWriter, r *http.Request) {

@@ -301,9 +301,8 @@ func (p *parser) comparison() (expr, error) {
 }
 
 var (
-	eqOnly   = map[string]bool{"eq": true}
-	timeOps  = map[string]bool{"eq": true, "gt": true, "ge": true, "lt": true, "le": true}
-	anyOpSet map[string]bool
+	eqOnly  = map[string]bool{"eq": true}
+	timeOps = map[string]bool{"eq": true, "gt": true, "ge": true, "lt": true, "le": true}
 )
 
 // userFilterRules are the attributes and operators the users filter
@@ -325,8 +324,8 @@ var groupFilterRules = exprRules{
 	ops: timeOps,
 }
 
-// searchRules allow any attribute and operator.
-var searchRules = exprRules{attrs: nil, ops: anyOpSet}
+// searchRules allow any attribute and operator, and "not".
+var searchRules = exprRules{}
 
 func (s *Sim) userResolver(u *user) func(string) any {
 	return func(attr string) any {
