@@ -25,6 +25,11 @@ import (
 // Client is what oktasync needs from Okta for one tenant's app. Methods return
 // *errkind.Error values: NotFound, Conflict, Invalid, Unauthorized, RateLimited (with
 // RetryAfter), Transient or Permanent.
+//
+// Requests answered 429 or 503 are retried inside the client, whatever the method, as
+// Okta did not apply them; reads are also retried after other 5xx answers and broken
+// connections. A Transient error from a write therefore means the write may or may not
+// have been applied: read before writing again.
 type Client interface {
 	// ListAppUsers calls fn with each page of the app's users, in Okta's order, with the
 	// cursor that resumes the listing after that page ("" after the last). An error

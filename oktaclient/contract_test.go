@@ -10,18 +10,6 @@ import (
 	"github.com/oktasync/oktasync/oktasim"
 )
 
-// newSimClient starts an emulated org and returns a Client for its app.
-func newSimClient(t *testing.T, opts ...oktasim.Option) (oktaclient.Client, *oktasim.Server) {
-	t.Helper()
-	srv := oktasim.NewServer(opts...)
-	t.Cleanup(srv.Close)
-	c, err := oktaclient.New(oktaclient.Config{OrgURL: srv.URL, APIToken: srv.Token, AppID: srv.AppID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, srv
-}
-
 func TestContractOktasim(t *testing.T) {
 	// Ten times Okta's limits: the suite is paced, and need not take minutes.
 	srv := oktasim.NewServer(oktasim.WithRateLimitMultiplier(10))
@@ -71,4 +59,15 @@ func TestContractOkta(t *testing.T) {
 		Timeout:          3 * oktaclient.DefaultCallTimeout,
 		ProfileAttribute: os.Getenv("OKTA_APP_PROFILE_ATTR"),
 	})
+}
+
+func TestNewSimClient(t *testing.T) {
+	c, srv := oktaclienttest.NewSimClient(t, oktaclient.Config{MaxRetries: -1}, oktasim.WithAppLabel("demo"))
+	r, err := c.Check(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.AppID != srv.AppID || r.AppLabel != "demo" || c.Config().MaxRetries != 0 {
+		t.Errorf("Check = %+v, config %+v", r, c.Config())
+	}
 }
