@@ -357,7 +357,11 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 		// A plain listing leaves out deactivated users, as Okta's does.
 		match = func(u *user) bool { return u.status != StatusDeprovisioned }
 	}
-	pi := parseLimit(r, 200, 200)
+	def := 200
+	if q.Get("q") != "" && q.Get("search") == "" && q.Get("filter") == "" {
+		def = 10 // Okta's q returns 10 users unless a limit is given
+	}
+	pi := parseLimit(r, def, 200)
 	s.mu.Lock()
 	var all []*user
 	for _, u := range s.sortedUsers() {

@@ -382,6 +382,17 @@ func TestUserFilterSearchQ(t *testing.T) {
 		})
 	}
 
+	// q answers 10 users unless a limit is given.
+	for i := range 12 {
+		mk(fmt.Sprintf("qq%02d@example.com", i), "Quinn", "Q", true)
+	}
+	if page, _, err := c.User.ListUsers(context.Background(), &query.Params{Q: "Quinn"}); err != nil || len(page) != 10 {
+		t.Errorf("q default limit: %d users, %v", len(page), err)
+	}
+	if page, _, err := c.User.ListUsers(context.Background(), &query.Params{Q: "Quinn", Limit: 50}); err != nil || len(page) != 12 {
+		t.Errorf("q with limit: %d users, %v", len(page), err)
+	}
+
 	bad := []query.Params{
 		{Filter: `profile.city eq "x"`},
 		{Filter: `profile.login sw "a"`},

@@ -23,7 +23,7 @@
 //
 // Served under /api/v1 with "Authorization: SSWS <token>":
 //
-//	GET    /api/v1/users                 filter, search, q, limit (200), after
+//	GET    /api/v1/users                 filter, search, q, limit (200; 10 with q), after
 //	POST   /api/v1/users?activate=       create (false: STAGED, else ACTIVE)
 //	GET    /api/v1/users/{id|login}
 //	POST   /api/v1/users/{id}            partial profile update
