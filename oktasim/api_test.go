@@ -398,6 +398,7 @@ func TestUserFilterSearchQ(t *testing.T) {
 		{Filter: `profile.login sw "a"`},
 		{Filter: `status eq`},
 		{Search: `profile.login eq "unterminated`},
+		{Filter: `lastUpdated gt "yesterday"`},
 	}
 	for _, qp := range bad {
 		_, resp, err := c.User.ListUsers(context.Background(), &qp)

@@ -283,6 +283,12 @@ func (p *parser) comparison() (expr, error) {
 	p.pos++
 	switch t.kind {
 	case "string":
+		if timeAttrs[attr] {
+			// Okta rejects dates it cannot read rather than matching nothing.
+			if _, err := time.Parse(time.RFC3339Nano, t.text); err != nil {
+				return nil, fmt.Errorf("%q is not a date for %q", t.text, attr)
+			}
+		}
 		return cmpExpr{attr: attr, op: op, val: t.text}, nil
 	case "word":
 		switch strings.ToLower(t.text) {
@@ -299,6 +305,9 @@ func (p *parser) comparison() (expr, error) {
 	}
 	return nil, fmt.Errorf("bad value for %q", attr)
 }
+
+var timeAttrs = map[string]bool{"created": true, "lastUpdated": true, "activated": true, "statusChanged": true,
+	"passwordChanged": true, "lastMembershipUpdated": true}
 
 var (
 	eqOnly  = map[string]bool{"eq": true}
