@@ -88,4 +88,18 @@
 // members added and removed by PATCH, and are deleted. 429 answers are
 // retried after Retry-After (doubling), giving up after 10 tries; 5xx a
 // few times with backoff; waits go through the Sleeper.
+//
+// # Differences from Okta
+//
+// Only SSWS tokens are accepted (no OAuth 2.0). The user schema is Okta's
+// default (login, email, firstName, lastName required; login must contain
+// "@"); POST /api/v1/users?activate=true gives ACTIVE even without a
+// password. search is as consistent as filter here. Apps are created with
+// the Go API only. App user profiles accept any attribute unless
+// WithAppProfileAttributes is given; the Okta-to-app mapping is one
+// function (DefaultProfileMapping). Rate limits are fixed windows per
+// endpoint family with no per-token buckets (scale with the multiplier).
+// The push engine sends PUT for updates (never PATCH), pushes one change
+// at a time, does not push existing assignments when provisioning is
+// turned on (see Sim.ForceSync) and has no password sync.
 package oktasim
