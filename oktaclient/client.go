@@ -46,8 +46,8 @@ type Client interface {
 
 	// GetUser returns an Okta user by id.
 	GetUser(ctx context.Context, userID string) (User, error)
-	// FindUserByLogin returns the user whose login is login (Okta compares without
-	// case), or a NotFound error. The look-up is strongly consistent.
+	// FindUserByLogin returns the user whose login is login, or a NotFound error.
+	// The look-up is strongly consistent (a filter, not a search).
 	FindUserByLogin(ctx context.Context, login string) (User, error)
 	// FindUsersByEmail returns the users whose primary email is email; Okta does not
 	// keep emails unique. None found is an empty slice, not an error.

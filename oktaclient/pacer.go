@@ -252,6 +252,12 @@ func (p *pacer) observe(f family, h http.Header, sent, recv time.Time) {
 	if !ok {
 		return
 	}
+	if b.known && ri.remaining == 0 && ri.limit != b.limit {
+		// A 429 for too many concurrent requests carries the concurrency limit, not the
+		// window's, and says nothing about the window's budget. The semaphore and the
+		// transport's retry deal with it.
+		return
+	}
 	switch {
 	case !b.known || ri.reset > b.reset:
 		// A newer window.

@@ -82,7 +82,7 @@ func TestParseRate(t *testing.T) {
 type step struct {
 	fam       family
 	wantWait  time.Duration // wait before the request may start
-	remaining int           // X-Rate-Limit-Remaining of the answer; -1: answer without headers
+	remaining int           // X-Rate-Limit-Remaining of the answer; -1: no headers; -2: concurrency 429
 	reset     time.Duration // reset of the answer, relative to t0
 	serverLag time.Duration // server clock minus ours
 }
@@ -121,6 +121,11 @@ func TestPacer(t *testing.T) {
 			{famApps, 0, 2, 40 * time.Second, 30 * time.Second}, // reset is 10s away
 			{famApps, 10*time.Second + 500*time.Millisecond, -1, 0, 0},
 		}},
+		{"concurrency 429 (other limit) leaves the window's budget alone", []step{
+			{famApps, 0, 50, 48 * time.Second, 0},
+			{famApps, 0, -2, 48 * time.Second, 0}, // limit 75, remaining 0, same reset
+			{famApps, time.Second, -1, 0, 0},
+		}},
 		{"stale answer from an earlier window is ignored", []step{
 			{famApps, 0, 50, 60 * time.Second, 0},
 			{famApps, 0, 0, 0, 0}, // reset t0: a window already over
@@ -141,6 +146,9 @@ func TestPacer(t *testing.T) {
 					t.Errorf("step %d: waited %v, want %v", i, got, s.wantWait)
 				}
 				h := http.Header{}
+				if s.remaining == -2 {
+					h = rateHeaders(75, 0, t0.Add(s.reset), clk.Now())
+				}
 				if s.remaining >= 0 {
 					now := clk.Now()
 					h = rateHeaders(limit, s.remaining, t0.Add(s.reset), now.Add(s.serverLag))
