@@ -604,17 +604,15 @@ func (p *pushEngine) finish(t pushTask, version uint64, extID string, err error)
 	if au == nil {
 		// Unassigned while the push was on the wire: the account exists in
 		// the app now, so deactivate it as the unassignment would have.
-		if extID != "" && err == nil && a.conn != nil {
+		if extID != "" && a.conn != nil {
 			s.push.enqueue(pushTask{kind: taskDeprovision, appID: a.id, userID: t.userID, extID: extID})
 		}
 		return
 	}
 	now := s.now()
-	if err != nil {
-		au.syncState = "ERROR"
-		return
-	}
 	if extID != "" && au.externalID == "" {
+		// Linked even if a later step failed, so that unassignment still
+		// deactivates the account.
 		au.externalID = extID
 		// Newly provisioned: it joins the pushed groups it is a member of.
 		for _, gid := range sortedKeys(a.pushed) {
@@ -622,6 +620,10 @@ func (p *pushEngine) finish(t pushTask, version uint64, extID string, err error)
 				s.enqueueGroupPush(a, gid, taskGroupAddMember, t.userID)
 			}
 		}
+	}
+	if err != nil {
+		au.syncState = "ERROR"
+		return
 	}
 	if au.status != StatusProvisioned {
 		au.status = StatusProvisioned
