@@ -345,6 +345,10 @@ func TestPushUserLifecycle(t *testing.T) {
 				t.Errorf("PUT body = %v", put)
 			}
 		}},
+		{"unmapped attribute change", func() error {
+			_, err := sim.UpdateUserProfile(ann.ID, map[string]any{"department": "R&D"}, true)
+			return err
+		}, nil, nil},
 		{"app profile change", func() error {
 			_, err := sim.UpdateAppUser(sim.AppID(), ann.ID, "", map[string]any{"familyName": "Lee-Smith"})
 			return err

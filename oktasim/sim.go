@@ -141,12 +141,15 @@ func WithAppProfileAttributes(names ...string) Option {
 }
 
 // DefaultProfileMapping is the mapping used unless WithProfileMapping is
-// given: firstName, lastName, email and displayName of the Okta user become
-// givenName, familyName, email and displayName of the app user, as in Okta's
-// SCIM 2.0 app templates.
+// given: firstName, lastName, email, displayName and locale of the Okta user
+// become givenName, familyName, email, displayName and locale of the app
+// user, as in Okta's SCIM 2.0 app templates. These are the attributes the
+// push engine sends; a change to any other Okta user attribute changes no
+// app user and so, as in Okta, pushes nothing.
 func DefaultProfileMapping(p map[string]any) map[string]any {
 	out := map[string]any{}
-	for from, to := range map[string]string{"firstName": "givenName", "lastName": "familyName", "email": "email", "displayName": "displayName"} {
+	for from, to := range map[string]string{"firstName": "givenName", "lastName": "familyName", "email": "email",
+		"displayName": "displayName", "locale": "locale"} {
 		if v, ok := p[from]; ok && v != nil && v != "" {
 			out[to] = v
 		}

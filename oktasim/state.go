@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -363,6 +364,7 @@ func (s *Sim) updateUserLocked(u *user, profile map[string]any, partial bool) *E
 		if au == nil {
 			continue
 		}
+		before, beforeName := cloneMap(au.profile), au.userName
 		for k, v := range mapped {
 			au.profile[k] = v
 		}
@@ -371,8 +373,12 @@ func (s *Sim) updateUserLocked(u *user, profile map[string]any, partial bool) *E
 			// ${source.login}, which is applied on create and update.
 			au.userName = newLogin
 		}
-		au.lastUpdated = u.lastUpdated
-		s.enqueueUserPush(a, au, taskUpdate)
+		// Okta pushes an update only when the app user changed, not for
+		// every change to attributes the app does not map.
+		if au.userName != beforeName || !reflect.DeepEqual(before, au.profile) {
+			au.lastUpdated = u.lastUpdated
+			s.enqueueUserPush(a, au, taskUpdate)
+		}
 	}
 	return nil
 }
