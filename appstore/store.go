@@ -87,6 +87,8 @@ type Store interface {
 	// MarkMail records a delivery attempt: m.Sent non-zero means delivered; otherwise
 	// m.Attempts, m.LastError and m.NextAttempt say when to try again.
 	MarkMail(ctx context.Context, m Mail) error
+
+	SyncStore
 }
 
 // Open opens the database named by url ("sqlite:PATH" or "postgres://...") and applies

@@ -108,6 +108,9 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 		if err != nil {
 			return s.wrap(op, err)
 		}
+		if err := s.bumpAppRev(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, u.TenantID, "user.create", "User", u.ID, userChanges(&User{}, &u))
 	})
 	if err != nil {
@@ -224,6 +227,9 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 		}
 		if err != nil {
 			return s.wrap(op, err)
+		}
+		if err := s.bumpAppRev(ctx, tx, u.ID); err != nil {
+			return err
 		}
 		out = u
 		operation := "user.update"

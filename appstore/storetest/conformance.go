@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t testing.TB) appstore.Store) {
 		{"Audit", testAudit},
 		{"Mail", testMail},
 	}
+	tests = append(tests, syncTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))

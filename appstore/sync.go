@@ -1,0 +1,420 @@
+package appstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/oktasync/oktasync/errkind"
+)
+
+// The reconciliation worker's part of the store: each tenant's Okta connection, the
+// last synchronised state of every linked user, the change counters that make an
+// incremental sync O(changed), the run history and the per-tenant run lock.
+
+// OktaConnection is how the reconciliation worker reaches a tenant's Okta org.
+type OktaConnection struct {
+	TenantID string
+	OrgURL   string
+	AppID    string
+	// EncryptedToken is the API token as sealed by the caller; the store keeps the bytes
+	// as given and never sees the token itself.
+	EncryptedToken []byte
+	Created        time.Time
+	Updated        time.Time
+}
+
+// SyncUser is a user with its change counters: AppRev counts writes made in the app
+// (any actor but "scim" and "syncer"), SyncedRev is the AppRev last synchronised.
+type SyncUser struct {
+	User
+	AppRev    int64
+	SyncedRev int64
+}
+
+// Dirty reports whether the user has app changes that were not synchronised yet (or has
+// never been looked at by the worker).
+func (u SyncUser) Dirty() bool { return u.AppRev > u.SyncedRev }
+
+// SyncState is what the worker remembers about a user between runs.
+type SyncState struct {
+	TenantID   string
+	UserID     string
+	OktaUserID string
+	// Snapshot holds the mapped attributes as last agreed by both sides, keyed by the
+	// AppUser profile name; it is the base of the three-way merge.
+	Snapshot map[string]any
+	// OktaStatus is the AppUser status as last seen ("" when never linked).
+	OktaStatus string
+	// LastError is the last failure synchronising this user ("" after a success).
+	LastError string
+	// Unmatched is set when the user could not be matched to an Okta user and the
+	// tenant's policy forbids creating one.
+	Unmatched bool
+	Updated   time.Time
+}
+
+// ScanQuery selects users for the worker, in id order (keyset paging).
+type ScanQuery struct {
+	AfterID string // only ids greater than this
+	Limit   int    // 0 means 500
+	Dirty   bool   // only users with AppRev > SyncedRev
+	Linked  bool   // only users linked to an Okta user
+}
+
+// Sync run statuses.
+const (
+	RunRunning     = "running"
+	RunSucceeded   = "succeeded"
+	RunFailed      = "failed"
+	RunInterrupted = "interrupted" // the process died or was stopped mid-run
+)
+
+// SyncRun is one run of the reconciliation worker for a tenant.
+type SyncRun struct {
+	ID       int64
+	TenantID string
+	Trigger  string // "schedule", "cli", "api"
+	Mode     string // "incremental" or "full"
+	DryRun   bool
+	Status   string
+	// Processed and Total measure progress; Total is 0 while unknown.
+	Processed int64
+	Total     int64
+	// Counts holds the number of actions by name (e.g. "okta.assign", "app.update").
+	Counts   map[string]int64
+	Error    string
+	Started  time.Time
+	Updated  time.Time
+	Finished time.Time // zero while running
+}
+
+// SyncRunError is one user's failure in a run.
+type SyncRunError struct {
+	RunID    int64
+	UserID   string
+	UserName string
+	Action   string
+	Message  string
+	Time     time.Time
+}
+
+// Lookup keys for FindSyncUsers.
+const (
+	ByID         = "id"
+	ByOktaUserID = "okta_user_id"
+	ByExternalID = "external_id"
+)
+
+// appActor reports whether writes by a count as changes made in the app: everything
+// but the SCIM endpoint (changes that came from the identity provider) and the worker
+// itself. It is what keeps changes from echoing back to Okta.
+func appActor(a Actor) bool { return a.Kind != "scim" && a.Kind != "syncer" }
+
+// bumpAppRev counts an app write of user id inside tx.
+func (s *sqlStore) bumpAppRev(ctx context.Context, tx *sqlx.Tx, id string) error {
+	if !appActor(ActorFrom(ctx)) {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET app_rev = app_rev + 1 WHERE id = ?`), id)
+	return s.wrap("appstore.bumpAppRev", err)
+}
+
+type syncUserRow struct {
+	userRow
+	AppRev    int64 `db:"app_rev"`
+	SyncedRev int64 `db:"synced_rev"`
+}
+
+const syncUserCols = userCols + `, users.app_rev, users.synced_rev`
+
+func (r syncUserRow) syncUser() (SyncUser, error) {
+	u, err := r.user()
+	return SyncUser{User: u, AppRev: r.AppRev, SyncedRev: r.SyncedRev}, err
+}
+
+func (s *sqlStore) ScanSyncUsers(ctx context.Context, tenantID string, q ScanQuery) ([]SyncUser, error) {
+	if q.Limit <= 0 {
+		q.Limit = 500
+	}
+	where := `users.tenant_id = ? AND users.deleted_at IS NULL AND users.id > ?`
+	if q.Dirty {
+		where += ` AND users.app_rev > users.synced_rev`
+	}
+	if q.Linked {
+		where += ` AND users.okta_user_id IS NOT NULL`
+	}
+	var rows []syncUserRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+syncUserCols+` FROM users WHERE `+where+` ORDER BY users.id LIMIT ?`),
+		tenantID, q.AfterID, q.Limit); err != nil {
+		return nil, s.wrap("appstore.ScanSyncUsers", err)
+	}
+	out := make([]SyncUser, 0, len(rows))
+	for _, r := range rows {
+		u, err := r.syncUser()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) FindSyncUsers(ctx context.Context, tenantID, by string, values []string) (map[string]SyncUser, error) {
+	const op = "appstore.FindSyncUsers"
+	switch by {
+	case ByID, ByOktaUserID, ByExternalID:
+	default:
+		return nil, errkind.Errorf(op, errkind.Invalid, "cannot look users up by %q", by)
+	}
+	out := map[string]SyncUser{}
+	for len(values) > 0 {
+		chunk := values
+		if len(chunk) > 500 {
+			chunk = chunk[:500]
+		}
+		values = values[len(chunk):]
+		args := []any{tenantID}
+		for _, v := range chunk {
+			args = append(args, v)
+		}
+		var rows []syncUserRow
+		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+syncUserCols+` FROM users WHERE users.tenant_id = ? AND users.deleted_at IS NULL AND users.`+by+` IN (`+placeholders(len(chunk))+`) ORDER BY users.id`), args...); err != nil {
+			return nil, s.wrap(op, err)
+		}
+		for _, r := range rows {
+			u, err := r.syncUser()
+			if err != nil {
+				return nil, err
+			}
+			key := map[string]string{ByID: u.ID, ByOktaUserID: u.OktaUserID, ByExternalID: u.ExternalID}[by]
+			if _, dup := out[key]; !dup { // the oldest id wins when a value is shared
+				out[key] = u
+			}
+		}
+	}
+	return out, nil
+}
+
+type syncStateRow struct {
+	UserID     string `db:"user_id"`
+	TenantID   string `db:"tenant_id"`
+	OktaUserID string `db:"okta_user_id"`
+	Snapshot   string `db:"snapshot"`
+	OktaStatus string `db:"okta_status"`
+	LastError  string `db:"last_error"`
+	Unmatched  bool   `db:"unmatched"`
+	UpdatedAt  int64  `db:"updated_at"`
+}
+
+func (s *sqlStore) SyncStates(ctx context.Context, tenantID string, userIDs []string) (map[string]SyncState, error) {
+	out := map[string]SyncState{}
+	for len(userIDs) > 0 {
+		chunk := userIDs
+		if len(chunk) > 500 {
+			chunk = chunk[:500]
+		}
+		userIDs = userIDs[len(chunk):]
+		args := []any{tenantID}
+		for _, v := range chunk {
+			args = append(args, v)
+		}
+		var rows []syncStateRow
+		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT user_id, tenant_id, okta_user_id, snapshot, okta_status, last_error, unmatched, updated_at
+			FROM sync_state WHERE tenant_id = ? AND user_id IN (`+placeholders(len(chunk))+`)`), args...); err != nil {
+			return nil, s.wrap("appstore.SyncStates", err)
+		}
+		for _, r := range rows {
+			snap, err := decodeAttrs(r.Snapshot)
+			if err != nil {
+				return nil, err
+			}
+			out[r.UserID] = SyncState{TenantID: r.TenantID, UserID: r.UserID, OktaUserID: r.OktaUserID, Snapshot: snap,
+				OktaStatus: r.OktaStatus, LastError: r.LastError, Unmatched: r.Unmatched, Updated: fromMicros(r.UpdatedAt)}
+		}
+	}
+	return out, nil
+}
+
+func (s *sqlStore) SaveSyncState(ctx context.Context, st SyncState, syncedRev int64) error {
+	const op = "appstore.SaveSyncState"
+	if st.UserID == "" || st.TenantID == "" {
+		return errkind.Errorf(op, errkind.Invalid, "sync state needs a tenant and a user")
+	}
+	snap, err := marshalJSON(st.Snapshot)
+	if err != nil {
+		return err
+	}
+	if st.Snapshot == nil {
+		snap = "{}"
+	}
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO sync_state (user_id, tenant_id, okta_user_id, snapshot, okta_status, last_error, unmatched, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET okta_user_id = excluded.okta_user_id, snapshot = excluded.snapshot,
+			okta_status = excluded.okta_status, last_error = excluded.last_error, unmatched = excluded.unmatched, updated_at = excluded.updated_at`),
+			st.UserID, st.TenantID, st.OktaUserID, snap, st.OktaStatus, st.LastError, st.Unmatched, s.micros()); err != nil {
+			return s.wrap(op, err)
+		}
+		if syncedRev < 0 {
+			return nil
+		}
+		// Only forward: an app write after the worker read the user keeps app_rev ahead,
+		// so the user stays dirty for the next run.
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET synced_rev = ? WHERE tenant_id = ? AND id = ? AND synced_rev < ?`),
+			syncedRev, st.TenantID, st.UserID, syncedRev)
+		return s.wrap(op, err)
+	})
+}
+
+func (s *sqlStore) SetOktaConnection(ctx context.Context, c OktaConnection) (OktaConnection, error) {
+	const op = "appstore.SetOktaConnection"
+	if c.OrgURL == "" || c.AppID == "" || len(c.EncryptedToken) == 0 {
+		return OktaConnection{}, errkind.Errorf(op, errkind.Invalid, "an Okta connection needs an org URL, an app id and a token")
+	}
+	now := s.micros()
+	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		if _, err := s.getTenant(ctx, tx, c.TenantID, false); err != nil {
+			return err
+		}
+		old, err := s.getOktaConnection(ctx, tx, c.TenantID)
+		if err != nil && !errors.Is(err, errkind.NotFound) {
+			return err
+		}
+		created := now
+		if err == nil {
+			created = old.Created.UnixMicro()
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO okta_connections (tenant_id, org_url, app_id, token_enc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id) DO UPDATE SET org_url = excluded.org_url, app_id = excluded.app_id, token_enc = excluded.token_enc, updated_at = excluded.updated_at`),
+			c.TenantID, c.OrgURL, c.AppID, encodeBytes(c.EncryptedToken), created, now); err != nil {
+			return s.wrap(op, err)
+		}
+		c.Created, c.Updated = fromMicros(created), fromMicros(now)
+		// The token is a secret: the audit trail says it changed, never what it is.
+		ch := map[string]Change{"orgUrl": {Old: old.OrgURL, New: c.OrgURL}, "appId": {Old: old.AppID, New: c.AppID}, "apiToken": {New: "(set)"}}
+		return s.audit(ctx, tx, c.TenantID, "okta.connection.set", "Tenant", c.TenantID, ch)
+	})
+	if err != nil {
+		return OktaConnection{}, err
+	}
+	return c, nil
+}
+
+type oktaConnRow struct {
+	TenantID  string `db:"tenant_id"`
+	OrgURL    string `db:"org_url"`
+	AppID     string `db:"app_id"`
+	TokenEnc  string `db:"token_enc"`
+	CreatedAt int64  `db:"created_at"`
+	UpdatedAt int64  `db:"updated_at"`
+}
+
+func (r oktaConnRow) conn() (OktaConnection, error) {
+	b, err := decodeBytes(r.TokenEnc)
+	if err != nil {
+		return OktaConnection{}, errkind.E("appstore.OktaConnection", errkind.Permanent, "corrupt stored token", err)
+	}
+	return OktaConnection{TenantID: r.TenantID, OrgURL: r.OrgURL, AppID: r.AppID, EncryptedToken: b,
+		Created: fromMicros(r.CreatedAt), Updated: fromMicros(r.UpdatedAt)}, nil
+}
+
+const oktaConnCols = `tenant_id, org_url, app_id, token_enc, created_at, updated_at`
+
+func (s *sqlStore) getOktaConnection(ctx context.Context, q sqlx.QueryerContext, tenantID string) (OktaConnection, error) {
+	var r oktaConnRow
+	if err := sqlx.GetContext(ctx, q, &r, s.q(`SELECT `+oktaConnCols+` FROM okta_connections WHERE tenant_id = ?`), tenantID); err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return OktaConnection{}, errkind.Errorf("appstore.GetOktaConnection", errkind.NotFound, "tenant %q has no Okta connection", tenantID)
+		}
+		return OktaConnection{}, s.wrap("appstore.GetOktaConnection", err)
+	}
+	return r.conn()
+}
+
+func (s *sqlStore) GetOktaConnection(ctx context.Context, tenantID string) (OktaConnection, error) {
+	return s.getOktaConnection(ctx, s.db, tenantID)
+}
+
+func (s *sqlStore) ListOktaConnections(ctx context.Context) ([]OktaConnection, error) {
+	var rows []oktaConnRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+oktaConnCols+` FROM okta_connections ORDER BY tenant_id`); err != nil {
+		return nil, s.wrap("appstore.ListOktaConnections", err)
+	}
+	out := make([]OktaConnection, 0, len(rows))
+	for _, r := range rows {
+		c, err := r.conn()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) DeleteOktaConnection(ctx context.Context, tenantID string) error {
+	const op = "appstore.DeleteOktaConnection"
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM okta_connections WHERE tenant_id = ?`), tenantID)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errkind.Errorf(op, errkind.NotFound, "tenant %q has no Okta connection", tenantID)
+		}
+		return s.audit(ctx, tx, tenantID, "okta.connection.delete", "Tenant", tenantID, nil)
+	})
+}
+
+func encodeBytes(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func decodeBytes(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// SyncStore is the part of Store the reconciliation worker uses (see package syncer).
+type SyncStore interface {
+	// SetOktaConnection creates or replaces a tenant's Okta connection.
+	SetOktaConnection(ctx context.Context, c OktaConnection) (OktaConnection, error)
+	// GetOktaConnection returns a tenant's Okta connection, or NotFound.
+	GetOktaConnection(ctx context.Context, tenantID string) (OktaConnection, error)
+	// ListOktaConnections returns every tenant's Okta connection.
+	ListOktaConnections(ctx context.Context) ([]OktaConnection, error)
+	// DeleteOktaConnection removes a tenant's Okta connection.
+	DeleteOktaConnection(ctx context.Context, tenantID string) error
+
+	// ScanSyncUsers returns up to q.Limit users after q.AfterID in id order, so that a
+	// caller can walk any number of users in bounded memory.
+	ScanSyncUsers(ctx context.Context, tenantID string, q ScanQuery) ([]SyncUser, error)
+	// FindSyncUsers returns the users whose column by (ByID, ByOktaUserID or
+	// ByExternalID) is one of values, keyed by that value.
+	FindSyncUsers(ctx context.Context, tenantID, by string, values []string) (map[string]SyncUser, error)
+	// SyncStates returns the stored sync state of the given users, keyed by user id.
+	SyncStates(ctx context.Context, tenantID string, userIDs []string) (map[string]SyncState, error)
+	// SaveSyncState stores a user's sync state and, when syncedRev >= 0, records in the
+	// same transaction that the user's app changes up to syncedRev are synchronised.
+	SaveSyncState(ctx context.Context, st SyncState, syncedRev int64) error
+
+	// CreateSyncRun records the start of a run and returns it with its id.
+	CreateSyncRun(ctx context.Context, r SyncRun) (SyncRun, error)
+	// UpdateSyncRun stores a run's progress, counts, status and end.
+	UpdateSyncRun(ctx context.Context, r SyncRun) error
+	GetSyncRun(ctx context.Context, tenantID string, id int64) (SyncRun, error)
+	// ListSyncRuns returns the latest runs, newest first ("" for every tenant).
+	ListSyncRuns(ctx context.Context, tenantID string, limit int) ([]SyncRun, error)
+	// InterruptSyncRuns marks the tenant's runs still "running", other than exceptID,
+	// as interrupted. Called by the holder of the tenant's sync lock, it closes the
+	// records of runs whose process died.
+	InterruptSyncRuns(ctx context.Context, tenantID string, exceptID int64) (int, error)
+	// AddSyncRunError records one user's failure in a run.
+	AddSyncRunError(ctx context.Context, e SyncRunError) error
+	// ListSyncRunErrors returns a run's failures in the order they happened.
+	ListSyncRunErrors(ctx context.Context, runID int64, limit int) ([]SyncRunError, error)
+
+	// LockTenantSync takes the tenant's sync lock, or fails with Conflict when another
+	// run holds it. The returned func releases it. On PostgreSQL the lock is a session
+	// advisory lock shared by every process on the database and released by the
+	// server if the holder dies; on SQLite it is held in this process only.
+	LockTenantSync(ctx context.Context, tenantID string) (unlock func(), err error)
+}

@@ -1,0 +1,211 @@
+package appstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/oktasync/oktasync/errkind"
+)
+
+type syncRunRow struct {
+	ID         int64         `db:"id"`
+	TenantID   string        `db:"tenant_id"`
+	Trigger    string        `db:"run_trigger"`
+	Mode       string        `db:"mode"`
+	DryRun     bool          `db:"dry_run"`
+	Status     string        `db:"status"`
+	Processed  int64         `db:"processed"`
+	Total      int64         `db:"total"`
+	Counts     string        `db:"counts"`
+	Error      string        `db:"error"`
+	StartedAt  int64         `db:"started_at"`
+	UpdatedAt  int64         `db:"updated_at"`
+	FinishedAt sql.NullInt64 `db:"finished_at"`
+}
+
+const syncRunCols = `id, tenant_id, run_trigger, mode, dry_run, status, processed, total, counts, error, started_at, updated_at, finished_at`
+
+func (r syncRunRow) run() (SyncRun, error) {
+	out := SyncRun{ID: r.ID, TenantID: r.TenantID, Trigger: r.Trigger, Mode: r.Mode, DryRun: r.DryRun, Status: r.Status,
+		Processed: r.Processed, Total: r.Total, Error: r.Error, Started: fromMicros(r.StartedAt), Updated: fromMicros(r.UpdatedAt),
+		Finished: nullMicros(r.FinishedAt), Counts: map[string]int64{}}
+	if err := json.Unmarshal([]byte(r.Counts), &out.Counts); err != nil {
+		return out, errkind.E("appstore.SyncRun", errkind.Permanent, "corrupt run counts", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) CreateSyncRun(ctx context.Context, r SyncRun) (SyncRun, error) {
+	const op = "appstore.CreateSyncRun"
+	if r.TenantID == "" || r.Mode == "" {
+		return SyncRun{}, errkind.Errorf(op, errkind.Invalid, "a run needs a tenant and a mode")
+	}
+	if r.Status == "" {
+		r.Status = RunRunning
+	}
+	if r.Counts == nil {
+		r.Counts = map[string]int64{}
+	}
+	counts, err := marshalJSON(r.Counts)
+	if err != nil {
+		return SyncRun{}, err
+	}
+	now := s.micros()
+	if err := s.db.GetContext(ctx, &r.ID, s.q(`INSERT INTO sync_runs (tenant_id, run_trigger, mode, dry_run, status, processed, total, counts, error, started_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		r.TenantID, r.Trigger, r.Mode, r.DryRun, r.Status, r.Processed, r.Total, counts, r.Error, now, now); err != nil {
+		return SyncRun{}, s.wrap(op, err)
+	}
+	r.Started, r.Updated = fromMicros(now), fromMicros(now)
+	return r, nil
+}
+
+func (s *sqlStore) UpdateSyncRun(ctx context.Context, r SyncRun) error {
+	const op = "appstore.UpdateSyncRun"
+	counts, err := marshalJSON(r.Counts)
+	if err != nil {
+		return err
+	}
+	if r.Counts == nil {
+		counts = "{}"
+	}
+	var fin any
+	if !r.Finished.IsZero() {
+		fin = r.Finished.UnixMicro()
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sync_runs SET status = ?, processed = ?, total = ?, counts = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ? AND tenant_id = ?`),
+		r.Status, r.Processed, r.Total, counts, r.Error, s.micros(), fin, r.ID, r.TenantID)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errkind.Errorf(op, errkind.NotFound, "no run %d in tenant %q", r.ID, r.TenantID)
+	}
+	return nil
+}
+
+func (s *sqlStore) GetSyncRun(ctx context.Context, tenantID string, id int64) (SyncRun, error) {
+	var r syncRunRow
+	if err := s.db.GetContext(ctx, &r, s.q(`SELECT `+syncRunCols+` FROM sync_runs WHERE tenant_id = ? AND id = ?`), tenantID, id); err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return SyncRun{}, errkind.Errorf("appstore.GetSyncRun", errkind.NotFound, "no run %d in tenant %q", id, tenantID)
+		}
+		return SyncRun{}, s.wrap("appstore.GetSyncRun", err)
+	}
+	return r.run()
+}
+
+func (s *sqlStore) ListSyncRuns(ctx context.Context, tenantID string, limit int) ([]SyncRun, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	where, args := "1=1", []any{}
+	if tenantID != "" {
+		where, args = "tenant_id = ?", append(args, tenantID)
+	}
+	var rows []syncRunRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+syncRunCols+` FROM sync_runs WHERE `+where+` ORDER BY id DESC LIMIT ?`), append(args, limit)...); err != nil {
+		return nil, s.wrap("appstore.ListSyncRuns", err)
+	}
+	out := make([]SyncRun, 0, len(rows))
+	for _, r := range rows {
+		run, err := r.run()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, run)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) InterruptSyncRuns(ctx context.Context, tenantID string, exceptID int64) (int, error) {
+	now := s.micros()
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sync_runs SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE tenant_id = ? AND status = ? AND id <> ?`),
+		RunInterrupted, "the run stopped before finishing (process killed or shut down)", now, now, tenantID, RunRunning, exceptID)
+	if err != nil {
+		return 0, s.wrap("appstore.InterruptSyncRuns", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+func (s *sqlStore) AddSyncRunError(ctx context.Context, e SyncRunError) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sync_run_errors (run_id, user_id, user_name, action, message, at) VALUES (?, ?, ?, ?, ?, ?)`),
+		e.RunID, e.UserID, e.UserName, e.Action, e.Message, s.micros())
+	return s.wrap("appstore.AddSyncRunError", err)
+}
+
+func (s *sqlStore) ListSyncRunErrors(ctx context.Context, runID int64, limit int) ([]SyncRunError, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var rows []struct {
+		RunID    int64  `db:"run_id"`
+		UserID   string `db:"user_id"`
+		UserName string `db:"user_name"`
+		Action   string `db:"action"`
+		Message  string `db:"message"`
+		At       int64  `db:"at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT run_id, user_id, user_name, action, message, at FROM sync_run_errors WHERE run_id = ? ORDER BY id LIMIT ?`), runID, limit); err != nil {
+		return nil, s.wrap("appstore.ListSyncRunErrors", err)
+	}
+	out := make([]SyncRunError, len(rows))
+	for i, r := range rows {
+		out[i] = SyncRunError{RunID: r.RunID, UserID: r.UserID, UserName: r.UserName, Action: r.Action, Message: r.Message, Time: fromMicros(r.At)}
+	}
+	return out, nil
+}
+
+// sqliteLocks holds the in-process sync locks of SQLite stores. SQLite deployments run
+// one oktasync process, so a lock in memory is enough there; PostgreSQL deployments may
+// run several and use advisory locks instead.
+var sqliteLocks sync.Map // "store pointer/tenant" -> struct{}
+
+func (s *sqlStore) LockTenantSync(ctx context.Context, tenantID string) (func(), error) {
+	const op = "appstore.LockTenantSync"
+	busy := errkind.Errorf(op, errkind.Conflict, "a sync of tenant %q is already running", tenantID)
+	if s.d.name() != "postgres" {
+		key := fmt.Sprintf("%p/%s", s, tenantID)
+		if _, held := sqliteLocks.LoadOrStore(key, struct{}{}); held {
+			return nil, busy
+		}
+		var once sync.Once
+		return func() { once.Do(func() { sqliteLocks.Delete(key) }) }, nil
+	}
+	// A session-level advisory lock on a connection of its own, held for the run: if the
+	// process dies the session ends and PostgreSQL releases the lock, so a crashed
+	// holder never blocks the other processes.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	// The key covers the schema too, so that deployments (and tests) sharing one
+	// database in separate schemas do not block each other.
+	const keyExpr = `hashtextextended('oktasync.sync/' || current_schema() || '/' || $1, 0)`
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+keyExpr+`)`, tenantID).Scan(&got); err != nil {
+		conn.Close()
+		return nil, s.wrap(op, err)
+	}
+	if !got {
+		conn.Close()
+		return nil, busy
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			var ok bool
+			if err := conn.QueryRowContext(context.Background(), `SELECT pg_advisory_unlock(`+keyExpr+`)`, tenantID).Scan(&ok); err != nil || !ok {
+				// Never hand a connection that may still hold the lock back to the pool:
+				// ErrBadConn makes database/sql close it, ending the session.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+			conn.Close()
+		})
+	}, nil
+}
