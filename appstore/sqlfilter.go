@@ -34,6 +34,7 @@ type accessor struct {
 	keyed    bool   // text is already case-folded with normalizeKey
 	ci       bool   // compare case-insensitively
 	constant string // meta.resourceType: compared in Go
+	notNull  bool   // the column is NOT NULL, so comparisons are never NULL
 }
 
 // elements is a multi-valued attribute seen as rows: EXISTS (SELECT 1 FROM from WHERE corr AND ...).
@@ -193,15 +194,15 @@ func (b *sqlBuilder) single(owner *schema.Schema, a *schema.Attribute, subName s
 	if owner == nil { // id, externalId, meta
 		switch a.Name {
 		case "id":
-			return accessor{typ: schema.String, text: t + ".id"}, nil
+			return accessor{typ: schema.String, text: t + ".id", notNull: true}, nil
 		case "externalId":
 			return accessor{typ: schema.String, text: t + ".external_id"}, nil
 		case "meta":
 			switch target.Name {
 			case "created":
-				return accessor{typ: schema.DateTime, text: t + ".created_at", micros: true}, nil
+				return accessor{typ: schema.DateTime, text: t + ".created_at", micros: true, notNull: true}, nil
 			case "lastModified":
-				return accessor{typ: schema.DateTime, text: t + ".updated_at", micros: true}, nil
+				return accessor{typ: schema.DateTime, text: t + ".updated_at", micros: true, notNull: true}, nil
 			case "resourceType":
 				return accessor{typ: schema.String, constant: b.res.Name}, nil
 			}
@@ -210,13 +211,13 @@ func (b *sqlBuilder) single(owner *schema.Schema, a *schema.Attribute, subName s
 	}
 	switch {
 	case b.table == "users" && owner == schema.User && a.Name == "userName":
-		return accessor{typ: schema.String, text: "users.user_name_key", keyed: true, ci: true}, nil
+		return accessor{typ: schema.String, text: "users.user_name_key", keyed: true, ci: true, notNull: true}, nil
 	case b.table == "users" && owner == schema.User && a.Name == "active":
-		return accessor{typ: schema.Boolean, isTrue: "(users.active)", isFalse: "(NOT users.active)"}, nil
+		return accessor{typ: schema.Boolean, isTrue: "(users.active)", isFalse: "(NOT users.active)", notNull: true}, nil
 	case b.table == "users" && owner == schema.User && a.Name == "password":
 		return accessor{}, fmt.Errorf("password cannot be filtered on")
 	case b.table == "groups" && a.Name == "displayName":
-		return accessor{typ: schema.String, text: "groups.display_name_key", keyed: true, ci: true}, nil
+		return accessor{typ: schema.String, text: "groups.display_name_key", keyed: true, ci: true, notNull: true}, nil
 	case b.table == "groups":
 		return accessor{}, fmt.Errorf("filtering on %s is not supported", a.Name)
 	}
@@ -257,9 +258,9 @@ func (b *sqlBuilder) elementsOf(p filter.AttrPath) (*elements, error) {
 			field: func(sub *schema.Attribute) (accessor, error) {
 				switch sub.Name {
 				case "value":
-					return accessor{typ: schema.String, text: al + ".member_id"}, nil
+					return accessor{typ: schema.String, text: al + ".member_id", notNull: true}, nil
 				case "type":
-					return accessor{typ: schema.String, text: al + ".member_type"}, nil
+					return accessor{typ: schema.String, text: al + ".member_type", notNull: true}, nil
 				}
 				return accessor{}, fmt.Errorf("filtering on members.%s is not supported", sub.Name)
 			}}, nil
@@ -271,9 +272,9 @@ func (b *sqlBuilder) elementsOf(p filter.AttrPath) (*elements, error) {
 			field: func(sub *schema.Attribute) (accessor, error) {
 				switch sub.Name {
 				case "value":
-					return accessor{typ: schema.String, text: al + ".group_id"}, nil
+					return accessor{typ: schema.String, text: al + ".group_id", notNull: true}, nil
 				case "display":
-					return accessor{typ: schema.String, text: g + ".display_name_key", keyed: true, ci: true}, nil
+					return accessor{typ: schema.String, text: g + ".display_name_key", keyed: true, ci: true, notNull: true}, nil
 				}
 				return accessor{}, fmt.Errorf("filtering on groups.%s is not supported", sub.Name)
 			}}, nil
@@ -396,7 +397,18 @@ func (b *sqlBuilder) compare(acc accessor, c *filter.Compare, name string) (stri
 			cond = b.bind("("+lhs+" "+sqlOp+" ?)", s)
 		}
 	}
-	cond = "COALESCE(" + cond + ", FALSE)"
+	// Make an absent value (NULL) a plain false, so that NOT and ne treat it as "not
+	// equal". "x AND lhs IS NOT NULL" does that while keeping "column = ?" visible to
+	// the planner, which COALESCE would hide from the userName index.
+	switch {
+	case acc.notNull:
+	case acc.typ == schema.Boolean:
+		cond = "COALESCE(" + cond + ", FALSE)"
+	case acc.typ == schema.Integer || acc.typ == schema.Decimal:
+		cond = "(" + cond + " AND " + acc.num + " IS NOT NULL)"
+	default:
+		cond = "(" + cond + " AND " + acc.text + " IS NOT NULL)"
+	}
 	if negate {
 		return "(NOT " + cond + ")", nil
 	}

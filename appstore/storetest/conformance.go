@@ -438,13 +438,13 @@ func testFilters(t *testing.T, s appstore.Store) {
 			map[string]any{"value": "alice@example.com", "type": "work", "primary": true},
 			map[string]any{"value": "alice@home.org", "type": "home"},
 		},
-		"title": "Engineer",
+		"title":              "Engineer",
 		schema.EnterpriseURN: map[string]any{"department": "R&D", "employeeNumber": "42"},
 		schema.CustomURN:     map[string]any{"favoriteColor": "Blue", "level": 7},
 	})
 	bob := mustUser(t, s, "default", "bob@example.com", map[string]any{
-		"displayName": "Bob Jones",
-		"emails":      []any{map[string]any{"value": "bob@other.com", "type": "work"}},
+		"displayName":    "Bob Jones",
+		"emails":         []any{map[string]any{"value": "bob@other.com", "type": "work"}},
 		schema.CustomURN: map[string]any{"level": 3},
 	})
 	carol := mustUser(t, s, "default", "carol@example.com", nil)
