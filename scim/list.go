@@ -1,13 +1,16 @@
 package scim
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/errkind"
 	"github.com/oktasync/oktasync/scim/filter"
 	"github.com/oktasync/oktasync/scim/schema"
 )
@@ -238,7 +241,7 @@ func (s *server) list(w http.ResponseWriter, r *request, kind resourceKind, p li
 	q := appstore.Query{Filter: p.filter, SortBy: p.sortBy, SortDesc: p.sortDesc, StartIndex: p.startIndex, Count: p.count}
 	resp := listResponse{Schemas: []string{ListResponseURN}, StartIndex: p.startIndex, Resources: []any{}}
 	if kind == userKind {
-		page, err := s.store.ListUsers(ctx, r.tenant.ID, q)
+		page, err := s.listUsers(ctx, r, q)
 		if err != nil {
 			return listError(err)
 		}
@@ -270,6 +273,42 @@ func (s *server) list(w http.ResponseWriter, r *request, kind resourceKind, p li
 	resp.ItemsPerPage = len(resp.Resources)
 	s.writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// listUsers runs a user query. Okta's existence check (userName eq "x", sent before
+// every create) is answered by the store's unique-key lookup rather than by a general
+// filter query: it is the hottest request the endpoint serves.
+func (s *server) listUsers(ctx context.Context, r *request, q appstore.Query) (appstore.Page[appstore.User], error) {
+	name, ok := userNameEq(q.Filter)
+	if !ok {
+		return s.store.ListUsers(ctx, r.tenant.ID, q)
+	}
+	var page appstore.Page[appstore.User]
+	u, err := s.store.GetUserByUserName(ctx, r.tenant.ID, name)
+	switch {
+	case errors.Is(err, errkind.NotFound):
+		return page, nil
+	case err != nil:
+		return page, err
+	}
+	page.Total = 1
+	if q.StartIndex <= 1 && q.Count > 0 {
+		page.Items = []appstore.User{u}
+	}
+	return page, nil
+}
+
+// userNameEq reports whether f is exactly `userName eq "<string>"`.
+func userNameEq(f filter.Expr) (string, bool) {
+	c, ok := f.(*filter.Compare)
+	if !ok || c.Op != "eq" || c.Path.Sub != "" || !strings.EqualFold(c.Path.Attr, "userName") {
+		return "", false
+	}
+	if c.Path.URN != "" && !strings.EqualFold(c.Path.URN, schema.UserURN) {
+		return "", false
+	}
+	v, ok := c.Value.(string)
+	return v, ok
 }
 
 // listError maps the store's refusal of a filter it cannot translate (an unknown

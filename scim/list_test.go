@@ -46,6 +46,12 @@ func TestListParameters(t *testing.T) {
 			{"sortBy=userName&sortOrder=descending&count=2", 5, 2, 1, []string{"erin", "dave"}},
 			{"sortBy=userName&sortOrder=ascending&startIndex=3&count=3", 5, 3, 3, []string{"carol", "dave", "erin"}},
 			{"filter=" + url.QueryEscape(`userName sw "b" or userName sw "d"`) + "&sortBy=userName", 2, 2, 1, []string{"bob", "dave"}},
+			// Okta's existence check takes a fast path that must page the same way.
+			{"filter=" + url.QueryEscape(`userName eq "BOB@example.com"`) + "&startIndex=1&count=100", 1, 1, 1, []string{"bob"}},
+			{"filter=" + url.QueryEscape(`urn:ietf:params:scim:schemas:core:2.0:User:userName eq "bob@example.com"`), 1, 1, 1, []string{"bob"}},
+			{"filter=" + url.QueryEscape(`userName eq "bob@example.com"`) + "&count=0", 1, 0, 1, []string{}},
+			{"filter=" + url.QueryEscape(`userName eq "bob@example.com"`) + "&startIndex=2", 1, 0, 2, []string{}},
+			{"filter=" + url.QueryEscape(`userName eq "nobody@example.com"`), 0, 0, 1, []string{}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.query, func(t *testing.T) {

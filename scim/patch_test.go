@@ -114,7 +114,7 @@ func TestApplyPatch(t *testing.T) {
 			ops:  `[{"op":"remove","path":"title"}]`,
 			want: start},
 		{name: "remove whole extension",
-			ops:  `[{"op":"remove","path":"` + ent + `"}]`,
+			ops: `[{"op":"remove","path":"` + ent + `"}]`,
 			want: `{"userName":"bjensen","active":true,"displayName":"Babs",
 				"name":{"givenName":"Barbara","familyName":"Jensen"},
 				"emails":[{"value":"b@work.example","type":"work","primary":true},{"value":"b@home.example","type":"home"}]}`},
