@@ -223,7 +223,6 @@ var Group = &Schema{
 	},
 }
 
-
 // CustomAttr describes one tenant-defined custom user attribute.
 type CustomAttr struct {
 	Name        string
