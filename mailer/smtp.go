@@ -26,6 +26,14 @@ func (m *Mailer) deliver(ctx context.Context, ml appstore.Mail) error {
 	if err != nil {
 		return err
 	}
+	from, err := mail.ParseAddress(m.opts.From)
+	if err != nil {
+		return fmt.Errorf("%w: sender: %v", errInvalidMessage, err)
+	}
+	to, err := mail.ParseAddress(ml.To)
+	if err != nil {
+		return fmt.Errorf("%w: recipient: %v", errInvalidMessage, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
 	conn, err := m.dial(ctx)
@@ -60,10 +68,11 @@ func (m *Mailer) deliver(ctx context.Context, ml appstore.Mail) error {
 			return fmt.Errorf("smtp AUTH: %w", err)
 		}
 	}
-	if err := c.Mail(m.opts.From); err != nil {
+	// The envelope takes bare addresses; the display names are in the headers.
+	if err := c.Mail(from.Address); err != nil {
 		return fmt.Errorf("smtp MAIL FROM: %w", err)
 	}
-	if err := c.Rcpt(ml.To); err != nil {
+	if err := c.Rcpt(to.Address); err != nil {
 		return fmt.Errorf("smtp RCPT TO: %w", err)
 	}
 	w, err := c.Data()
