@@ -173,7 +173,9 @@ type fakeClock struct {
 	now time.Time
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now().Add(-24 * time.Hour).Truncate(time.Second)} }
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Now().Add(-24 * time.Hour).Truncate(time.Second)}
+}
 
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
