@@ -243,3 +243,15 @@ func (s *sqlStore) userResource(ctx context.Context, q sqlx.QueryerContext, tena
 	}
 	return schema.UserResource(custom), nil
 }
+
+// writeResource is the User resource that attrs are canonicalised against on a write.
+// The tenant's custom attributes are read only when attrs carry the custom extension,
+// which keeps the common write (Okta's create and update) to the queries it needs.
+func (s *sqlStore) writeResource(ctx context.Context, q sqlx.QueryerContext, tenantID string, attrs map[string]any) (*schema.Resource, error) {
+	for k := range attrs {
+		if strings.EqualFold(k, schema.CustomURN) {
+			return s.userResource(ctx, q, tenantID)
+		}
+	}
+	return schema.UserResource(nil), nil
+}

@@ -86,10 +86,7 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 	now := s.micros()
 	u.Created, u.Updated = fromMicros(now), fromMicros(now)
 	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
-		if _, err := s.getTenant(ctx, tx, u.TenantID, false); err != nil {
-			return err
-		}
-		res, err := s.userResource(ctx, tx, u.TenantID)
+		res, err := s.writeResource(ctx, tx, u.TenantID, u.Attrs)
 		if err != nil {
 			return err
 		}
@@ -104,6 +101,9 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 			attrs, u.Source, u.SourceCredential, nullString(u.OktaUserID), u.Version, now, now)
 		if s.d.isUnique(err) {
 			return userNameTaken(op, u.UserName)
+		}
+		if s.d.isForeignKey(err) { // the tenant reference is the only foreign key
+			return errkind.Errorf(op, errkind.NotFound, "no tenant %q", u.TenantID)
 		}
 		if err != nil {
 			return s.wrap(op, err)
@@ -202,7 +202,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 		if err := validateUser(op, &u); err != nil {
 			return err
 		}
-		res, err := s.userResource(ctx, tx, tenantID)
+		res, err := s.writeResource(ctx, tx, tenantID, u.Attrs)
 		if err != nil {
 			return err
 		}
@@ -224,6 +224,9 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 			u.Source, u.SourceCredential, nullString(u.OktaUserID), u.Version, u.Updated.UnixMicro(), u.ID)
 		if s.d.isUnique(err) {
 			return userNameTaken(op, u.UserName)
+		}
+		if s.d.isForeignKey(err) { // the tenant reference is the only foreign key
+			return errkind.Errorf(op, errkind.NotFound, "no tenant %q", u.TenantID)
 		}
 		if err != nil {
 			return s.wrap(op, err)

@@ -695,7 +695,8 @@ func testTokens(t *testing.T, s appstore.Store) {
 	if err != nil || tn.ID != "default" || cred.ID != c1.ID || cred.LastUsed.IsZero() {
 		t.Fatalf("authenticate: %+v %+v %v", tn, cred, err)
 	}
-	for _, bad := range []string{"", "non-token", sec1 + "x", sec1[:len(sec1)-1] + "A", c1.Prefix + "_" + strings.Repeat("A", 43)} {
+	flipped := sec1[:len(sec1)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(sec1, "A")]
+	for _, bad := range []string{"", "non-token", sec1 + "x", flipped, c1.Prefix + "_" + strings.Repeat("A", 43)} {
 		_, _, err := s.AuthenticateToken(ctx, bad)
 		mustKind(t, err, errkind.Unauthorized)
 	}
