@@ -299,10 +299,10 @@ func unauthorized(op string) error {
 func (s *sqlStore) AuthenticateToken(ctx context.Context, secret string) (Tenant, Credential, error) {
 	const op = "appstore.AuthenticateToken"
 	prefix, ok := tokenPrefix(secret)
-	var r credRow
+	var r authRow
 	found := false
 	if ok {
-		err := s.db.GetContext(ctx, &r, s.q(`SELECT `+credCols+` FROM credentials WHERE kind = ? AND prefix = ?`), CredentialBearer, prefix)
+		err := s.db.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = ? AND c.prefix = ?`), CredentialBearer, prefix)
 		if err != nil && s.wrapKind(err) != errkind.NotFound {
 			return Tenant{}, Credential{}, s.wrap(op, err)
 		}
@@ -323,8 +323,8 @@ func (s *sqlStore) AuthenticateToken(ctx context.Context, secret string) (Tenant
 
 func (s *sqlStore) AuthenticateBasic(ctx context.Context, username, password string) (Tenant, Credential, error) {
 	const op = "appstore.AuthenticateBasic"
-	var r credRow
-	err := s.db.GetContext(ctx, &r, s.q(`SELECT `+credCols+` FROM credentials WHERE kind = ? AND username = ?`), CredentialBasic, username)
+	var r authRow
+	err := s.db.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = ? AND c.username = ?`), CredentialBasic, username)
 	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			checkPassword("pbkdf2-sha256$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password)
@@ -361,11 +361,26 @@ func (s *sqlStore) checkBasicCached(stored, password string) bool {
 	return true
 }
 
-func (s *sqlStore) finishAuth(ctx context.Context, op string, r credRow) (Tenant, Credential, error) {
+// authRow is a credential with its tenant, read in one query: authentication runs on
+// every SCIM request.
+type authRow struct {
+	credRow
+	TName     string `db:"t_name"`
+	TEnabled  bool   `db:"t_enabled"`
+	TSettings string `db:"t_settings"`
+	TCreated  int64  `db:"t_created"`
+	TUpdated  int64  `db:"t_updated"`
+}
+
+const authSelect = `SELECT c.id, c.tenant_id, c.kind, c.slot, c.status, c.prefix, c.username, c.secret_hash, c.created_at, c.last_used_at,
+	t.name AS t_name, t.provisioning_enabled AS t_enabled, t.settings AS t_settings, t.created_at AS t_created, t.updated_at AS t_updated
+	FROM credentials c JOIN tenants t ON t.id = c.tenant_id`
+
+func (s *sqlStore) finishAuth(ctx context.Context, op string, r authRow) (Tenant, Credential, error) {
 	if r.Status != StatusActive {
 		return Tenant{}, Credential{}, errkind.Errorf(op, errkind.Unauthorized, "credential is inactive")
 	}
-	t, err := s.GetTenant(ctx, r.TenantID)
+	t, err := tenantRow{ID: r.TenantID, Name: r.TName, ProvisioningEnabled: r.TEnabled, Settings: r.TSettings, CreatedAt: r.TCreated, UpdatedAt: r.TUpdated}.tenant()
 	if err != nil {
 		return Tenant{}, Credential{}, err
 	}
