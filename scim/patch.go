@@ -33,9 +33,8 @@ func parsePatch(body map[string]any, maxOps int) ([]patchOp, error) {
 	if !ok {
 		return nil, badRequest(typeInvalidSyntax, "Operations must be an array")
 	}
-	if len(list) == 0 {
-		return nil, badRequest(typeInvalidSyntax, "Operations is empty")
-	}
+	// An empty list breaks RFC 7644's "one or more", but Microsoft's SCIM validator sends
+	// one and expects success: it is taken as a request that changes nothing.
 	if len(list) > maxOps {
 		return nil, badRequest(typeTooMany, "a PATCH request may carry at most %d operations, got %d", maxOps, len(list))
 	}

@@ -151,7 +151,7 @@ func TestApplyPatch(t *testing.T) {
 		{name: "userName cannot be removed", ops: `[{"op":"remove","path":"userName"}]`, status: 400, scimType: "mutability"},
 		{name: "unknown op", ops: `[{"op":"move","path":"title","value":"x"}]`, status: 400, scimType: "invalidSyntax"},
 		{name: "operation not an object", ops: `["replace"]`, status: 400, scimType: "invalidSyntax"},
-		{name: "empty operations", ops: `[]`, status: 400, scimType: "invalidSyntax"},
+		{name: "empty operations change nothing (Microsoft's validator sends them)", ops: `[]`, want: start},
 	}
 	res := testUserResource()
 	for _, tt := range tests {
@@ -207,6 +207,8 @@ func TestApplyPatchGroupMembers(t *testing.T) {
 		{"okta replace", `[{"op":"replace","path":"members","value":[{"value":"u3"}]}]`, []string{"u3"}, ""},
 		{"entra remove by value list", `[{"op":"Remove","path":"members","value":[{"value":"u2"}]}]`, []string{"u1"}, ""},
 		{"remove all", `[{"op":"remove","path":"members"}]`, nil, ""},
+		{"no-path rename leaves members alone", `[{"op":"replace","value":{"displayName":"H"}}]`, []string{"u1", "u2"}, ""},
+		{"okta rename with explicit empty members empties", `[{"op":"replace","value":{"id":"` + testID + `","displayName":"G","members":[]}}]`, nil, ""},
 		{"several ops in order", `[{"op":"add","path":"members","value":[{"value":"u3"}]},{"op":"remove","path":"members[value eq \"u1\"]"}]`, []string{"u2", "u3"}, ""},
 		{"member without value", `[{"op":"add","path":"members","value":[{"display":"x"}]}]`, nil, "invalidValue"},
 		{"member value is immutable", `[{"op":"replace","path":"members[value eq \"u1\"].value","value":"u5"}]`, nil, "mutability"},
