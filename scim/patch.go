@@ -294,6 +294,11 @@ func (p *patcher) applyObject(op string, ext *schema.Schema, m map[string]any) e
 			i := strings.LastIndexByte(k, ':')
 			sch, a := p.res.Lookup(k[:i], k[i+1:])
 			if a == nil {
+				if isPathKey(k[i+1:]) {
+					if err := p.apply(patchOp{Op: op, Path: k, Value: v, HasValue: true}); err != nil {
+						return err
+					}
+				}
 				continue // an attribute of a schema this server does not know: ignored
 			}
 			if err := p.applyKey(op, sch, a, v); err != nil {
@@ -303,6 +308,13 @@ func (p *patcher) applyObject(op string, ext *schema.Schema, m map[string]any) e
 		}
 		sch, a := p.res.Lookup("", k)
 		if a == nil {
+			// Some clients put paths where attribute names go: {"name.givenName": "x"}
+			// or {"emails[type eq \"work\"].value": "x"}; each is applied as its path.
+			if isPathKey(k) {
+				if err := p.apply(patchOp{Op: op, Path: k, Value: v, HasValue: true}); err != nil {
+					return err
+				}
+			}
 			continue // unknown attributes are ignored, as on PUT
 		}
 		if err := p.applyKey(op, sch, a, v); err != nil {
@@ -311,6 +323,9 @@ func (p *patcher) applyObject(op string, ext *schema.Schema, m map[string]any) e
 	}
 	return nil
 }
+
+// isPathKey reports whether a key of a value object is a path rather than a name.
+func isPathKey(k string) bool { return strings.ContainsAny(k, ".[") }
 
 func (p *patcher) applyKey(op string, sch *schema.Schema, a *schema.Attribute, v any) error {
 	if ok, err := p.checkMutable(target{sch: sch, attr: a}, v); !ok || err != nil {
