@@ -1,0 +1,251 @@
+package syncer
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/errkind"
+)
+
+// Admin serves the sync part of the admin API, under /admin/v1:
+//
+//	POST /admin/v1/tenants/{tenant}/sync?full=true&dryRun=true   start a run → 202 RunJSON
+//	GET  /admin/v1/tenants/{tenant}/sync                         recent runs → {"runs":[RunJSON...]}
+//	GET  /admin/v1/tenants/{tenant}/sync/{run}                   one run, with its errors (and,
+//	                                                             while this process remembers it,
+//	                                                             its plan)
+//
+// Every request needs "Authorization: Bearer <OKTASYNC_ADMIN_TOKEN>"; anything else is
+// 401. Runs started here go on after the request, on the server's context.
+type Admin struct {
+	Syncer *Syncer
+	// Token is the admin bearer token; an empty token refuses every request.
+	Token string
+	// BaseCtx is the context runs started through the API live in (the server's).
+	BaseCtx context.Context
+
+	mu      sync.Mutex
+	reports map[int64]*Report // finished runs started here, newest kept
+	order   []int64
+}
+
+// RunJSON is a run as the admin API shows it.
+type RunJSON struct {
+	ID        int64            `json:"id"`
+	Tenant    string           `json:"tenant"`
+	Trigger   string           `json:"trigger"`
+	Mode      string           `json:"mode"`
+	DryRun    bool             `json:"dryRun"`
+	Status    string           `json:"status"`
+	Processed int64            `json:"processed"`
+	Total     int64            `json:"total"`
+	Counts    map[string]int64 `json:"counts"`
+	Error     string           `json:"error,omitempty"`
+	Started   time.Time        `json:"started"`
+	Updated   time.Time        `json:"updated"`
+	Finished  *time.Time       `json:"finished"`
+	Location  string           `json:"location"`
+	Errors    []RunErrorJSON   `json:"errors,omitempty"`
+	Plan      []PlanItem       `json:"plan,omitempty"`
+}
+
+// RunErrorJSON is one user's failure in a run.
+type RunErrorJSON struct {
+	UserID   string    `json:"userId,omitempty"`
+	UserName string    `json:"userName,omitempty"`
+	Action   string    `json:"action"`
+	Message  string    `json:"message"`
+	Time     time.Time `json:"time"`
+}
+
+// RunToJSON renders a run record.
+func RunToJSON(r appstore.SyncRun) RunJSON {
+	out := RunJSON{ID: r.ID, Tenant: r.TenantID, Trigger: r.Trigger, Mode: r.Mode, DryRun: r.DryRun, Status: r.Status,
+		Processed: r.Processed, Total: r.Total, Counts: r.Counts, Error: r.Error, Started: r.Started, Updated: r.Updated,
+		Location: "/admin/v1/tenants/" + r.TenantID + "/sync/" + strconv.FormatInt(r.ID, 10)}
+	if out.Counts == nil {
+		out.Counts = map[string]int64{}
+	}
+	if !r.Finished.IsZero() {
+		f := r.Finished
+		out.Finished = &f
+	}
+	return out
+}
+
+func (a *Admin) authorized(r *http.Request) bool {
+	if a.Token == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	// Hashing first makes the comparison constant-time in the length too.
+	x, y := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(a.Token))
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}
+
+// ServeHTTP implements http.Handler.
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oktasync admin"`)
+		writeErr(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer $OKTASYNC_ADMIN_TOKEN)")
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/admin/v1/tenants/")
+	parts := strings.Split(rest, "/")
+	if !ok || len(parts) < 2 || parts[1] != "sync" || parts[0] == "" || len(parts) > 3 {
+		writeErr(w, http.StatusNotFound, "no such admin endpoint")
+		return
+	}
+	tenant := parts[0]
+	switch {
+	case len(parts) == 2 && r.Method == http.MethodPost:
+		a.start(w, r, tenant)
+	case len(parts) == 2 && r.Method == http.MethodGet:
+		a.list(w, r, tenant)
+	case len(parts) == 3 && r.Method == http.MethodGet:
+		id, err := strconv.ParseInt(parts[2], 10, 64)
+		if err != nil {
+			writeErr(w, http.StatusNotFound, "no such run")
+			return
+		}
+		a.get(w, r, tenant, id)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeErr(w, http.StatusMethodNotAllowed, "method not allowed")
+	}
+}
+
+func (a *Admin) start(w http.ResponseWriter, r *http.Request, tenant string) {
+	var body struct {
+		Full   bool `json:"full"`
+		DryRun bool `json:"dryRun"`
+	}
+	if r.ContentLength > 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
+			writeErr(w, http.StatusBadRequest, "body must be JSON like {\"full\":true,\"dryRun\":false}")
+			return
+		}
+	}
+	q := r.URL.Query()
+	body.Full = body.Full || q.Get("full") == "true" || q.Get("full") == "1"
+	body.DryRun = body.DryRun || q.Get("dryRun") == "true" || q.Get("dryRun") == "1"
+	base := a.BaseCtx
+	if base == nil {
+		base = context.Background()
+	}
+	run, err := a.Syncer.Begin(r.Context(), tenant, RunOptions{Full: body.Full, DryRun: body.DryRun, Trigger: TriggerAPI})
+	if err != nil {
+		writeKind(w, err)
+		return
+	}
+	go func() {
+		rep, _ := run.Execute(base)
+		a.remember(&rep)
+	}()
+	out := RunToJSON(run.Record())
+	w.Header().Set("Location", out.Location)
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+func (a *Admin) remember(rep *Report) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.reports == nil {
+		a.reports = map[int64]*Report{}
+	}
+	a.reports[rep.Run.ID] = rep
+	a.order = append(a.order, rep.Run.ID)
+	for len(a.order) > 20 {
+		delete(a.reports, a.order[0])
+		a.order = a.order[1:]
+	}
+}
+
+func (a *Admin) list(w http.ResponseWriter, r *http.Request, tenant string) {
+	if _, err := a.Syncer.Store.GetTenant(r.Context(), tenant); err != nil {
+		writeKind(w, err)
+		return
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	runs, err := a.Syncer.Store.ListSyncRuns(r.Context(), tenant, limit)
+	if err != nil {
+		writeKind(w, err)
+		return
+	}
+	out := struct {
+		Runs []RunJSON `json:"runs"`
+	}{Runs: []RunJSON{}}
+	for _, run := range runs {
+		out.Runs = append(out.Runs, RunToJSON(run))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *Admin) get(w http.ResponseWriter, r *http.Request, tenant string, id int64) {
+	run, err := a.Syncer.Store.GetSyncRun(r.Context(), tenant, id)
+	if err != nil {
+		writeKind(w, err)
+		return
+	}
+	out := RunToJSON(run)
+	errs, err := a.Syncer.Store.ListSyncRunErrors(r.Context(), id, 100)
+	if err != nil {
+		writeKind(w, err)
+		return
+	}
+	for _, e := range errs {
+		out.Errors = append(out.Errors, RunErrorJSON{UserID: e.UserID, UserName: e.UserName, Action: e.Action, Message: e.Message, Time: e.Time})
+	}
+	a.mu.Lock()
+	if rep := a.reports[id]; rep != nil && rep.Run.TenantID == tenant {
+		out.Plan = rep.Plan
+	}
+	a.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"status": status, "error": msg})
+}
+
+// writeKind maps an error's kind to a status once, here at the edge.
+func writeKind(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	switch errkind.Of(err) {
+	case errkind.NotFound:
+		status = http.StatusNotFound
+	case errkind.Conflict:
+		status = http.StatusConflict
+	case errkind.Invalid:
+		status = http.StatusBadRequest
+	case errkind.Unauthorized:
+		status = http.StatusBadGateway // Okta refused our credentials, not the caller's
+	case errkind.Transient, errkind.RateLimited:
+		status = http.StatusServiceUnavailable
+	}
+	msg := errkind.Message(err)
+	if msg == "" || errors.Is(err, errkind.Other) {
+		msg = err.Error()
+	}
+	writeErr(w, status, msg)
+}
