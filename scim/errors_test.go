@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -183,4 +184,26 @@ func TestInternalErrorHidesDetails(t *testing.T) {
 	if str(m, "detail") != "internal server error" {
 		t.Fatalf("detail = %q", str(m, "detail"))
 	}
+}
+
+// TestBodyLimitChunked checks the 1 MiB limit on a body sent without Content-Length.
+func TestBodyLimitChunked(t *testing.T) {
+	e := newEnv(t, storetest.SQLite)
+	body := io.MultiReader(strings.NewReader(`{"userName":"big@example.com","title":"`), strings.NewReader(strings.Repeat("x", 1<<20)), strings.NewReader(`"}`))
+	req, err := http.NewRequest("POST", e.base+"/Users", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if req.ContentLength != 0 {
+		t.Fatalf("request has a Content-Length (%d); the test needs a chunked body", req.ContentLength)
+	}
+	checkError(t, &response{status: resp.StatusCode, header: resp.Header, body: b}, http.StatusRequestEntityTooLarge, "")
 }

@@ -199,3 +199,14 @@ func TestDiscovery(t *testing.T) {
 		t.Fatalf("Group resource type: %v", g)
 	}
 }
+
+// TestBaseURL checks that meta.location and Location use Options.BaseURL when set.
+func TestBaseURL(t *testing.T) {
+	e := newEnv(t, storetest.SQLite, func(o *Options) { o.BaseURL = "https://scim.example.com/scim/v2/" })
+	r := e.must(http.StatusCreated, "POST", "/Users", `{"userName":"loc@example.com"}`)
+	id := str(r.obj(t), "id")
+	want := "https://scim.example.com/scim/v2/Users/" + id
+	if r.header.Get("Location") != want || str(r.obj(t), "meta.location") != want {
+		t.Fatalf("Location %q, meta.location %q, want %q", r.header.Get("Location"), str(r.obj(t), "meta.location"), want)
+	}
+}
