@@ -64,7 +64,7 @@ func TestEntraUserFlow(t *testing.T) {
 
 		const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 		u = patch(`{"op":"Add","path":"` + ent + `:manager","value":"` + mgr + `"},{"op":"Replace","path":"` + ent + `:department","value":"Sales"}`)
-		if str(u, ent+".manager.value") != mgr || str(u, ent+".department") != "Sales" {
+		if str(u, ent+".manager.value") != mgr || str(u, ent+".manager.$ref") != e.base+"/Users/"+mgr || str(u, ent+".department") != "Sales" {
 			t.Fatalf("manager/department: %v", u[ent])
 		}
 		u = patch(`{"op":"Remove","path":"` + ent + `:manager"}`)

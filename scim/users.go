@@ -23,6 +23,24 @@ func userDoc(base string, u appstore.User, groups []appstore.GroupRef) map[strin
 		}
 	}
 	sort.Strings(exts)
+	// The manager's $ref is derived from its id rather than stored.
+	if ent, ok := doc[schema.EnterpriseURN].(map[string]any); ok {
+		if mgr, ok := ent["manager"].(map[string]any); ok {
+			if v, ok := mgr["value"].(string); ok && v != "" {
+				m := make(map[string]any, len(mgr)+1)
+				for k, x := range mgr {
+					m[k] = x
+				}
+				m["$ref"] = base + "/Users/" + v
+				e := make(map[string]any, len(ent))
+				for k, x := range ent {
+					e[k] = x
+				}
+				e["manager"] = m
+				doc[schema.EnterpriseURN] = e
+			}
+		}
+	}
 	doc["schemas"] = append(schemas, exts...)
 	doc["id"] = u.ID
 	doc["userName"] = u.UserName
