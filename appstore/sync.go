@@ -163,6 +163,21 @@ func (s *sqlStore) ScanSyncUsers(ctx context.Context, tenantID string, q ScanQue
 	return out, nil
 }
 
+func (s *sqlStore) CountSyncUsers(ctx context.Context, tenantID string, q ScanQuery) (int64, error) {
+	where := `users.tenant_id = ? AND users.deleted_at IS NULL AND users.id > ?`
+	if q.Dirty {
+		where += ` AND users.app_rev > users.synced_rev`
+	}
+	if q.Linked {
+		where += ` AND users.okta_user_id IS NOT NULL`
+	}
+	var n int64
+	if err := s.db.GetContext(ctx, &n, s.q(`SELECT count(*) FROM users WHERE `+where), tenantID, q.AfterID); err != nil {
+		return 0, s.wrap("appstore.CountSyncUsers", err)
+	}
+	return n, nil
+}
+
 func (s *sqlStore) FindSyncUsers(ctx context.Context, tenantID, by string, values []string) (map[string]SyncUser, error) {
 	const op = "appstore.FindSyncUsers"
 	switch by {
@@ -387,6 +402,8 @@ type SyncStore interface {
 	// ScanSyncUsers returns up to q.Limit users after q.AfterID in id order, so that a
 	// caller can walk any number of users in bounded memory.
 	ScanSyncUsers(ctx context.Context, tenantID string, q ScanQuery) ([]SyncUser, error)
+	// CountSyncUsers counts the users ScanSyncUsers would walk (q.Limit is ignored).
+	CountSyncUsers(ctx context.Context, tenantID string, q ScanQuery) (int64, error)
 	// FindSyncUsers returns the users whose column by (ByID, ByOktaUserID or
 	// ByExternalID) is one of values, keyed by that value.
 	FindSyncUsers(ctx context.Context, tenantID, by string, values []string) (map[string]SyncUser, error)

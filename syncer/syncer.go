@@ -258,6 +258,22 @@ func (r *Run) Abandon(ctx context.Context, why string) {
 }
 
 func (r *Run) execute(ctx context.Context) error {
+	// Total is an estimate for the progress display: the users with app changes, plus
+	// for a drift check the linked users (about the number of AppUsers to list).
+	total, err := r.s.Store.CountSyncUsers(ctx, r.tenant.ID, appstore.ScanQuery{Dirty: true})
+	if err != nil {
+		return err
+	}
+	if r.opts.Full {
+		linked, err := r.s.Store.CountSyncUsers(ctx, r.tenant.ID, appstore.ScanQuery{Linked: true})
+		if err != nil {
+			return err
+		}
+		total += linked
+	}
+	r.mu.Lock()
+	r.rec.Total = total
+	r.mu.Unlock()
 	if err := r.incremental(ctx); err != nil {
 		return err
 	}

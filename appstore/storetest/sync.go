@@ -175,6 +175,9 @@ func testSyncScan(t *testing.T, s appstore.Store) {
 		{"dirty", appstore.ScanQuery{Dirty: true}, ids[3:6]},
 		{"linked", appstore.ScanQuery{Linked: true}, ids[:2]},
 	} {
+		if n, err := s.CountSyncUsers(ctxT(), tn, tc.q); err != nil || n != int64(len(tc.want)) {
+			t.Errorf("%s: count %d %v, want %d", tc.name, n, err, len(tc.want))
+		}
 		got := walk(tc.q)
 		if strings.Join(got, ",") != sorted(tc.want) {
 			t.Errorf("%s: got %v, want %v in id order", tc.name, got, tc.want)
