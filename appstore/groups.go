@@ -231,11 +231,15 @@ func (s *sqlStore) members(ctx context.Context, q sqlx.QueryerContext, groupIDs 
 
 func (s *sqlStore) getGroup(ctx context.Context, q sqlx.QueryerContext, tenantID, id string, lock bool) (Group, error) {
 	var r groupRow
-	query := `SELECT ` + groupCols + ` FROM groups WHERE tenant_id = ? AND id = ?`
+	query := `SELECT ` + groupCols + ` FROM groups WHERE id = ?` // by primary key; see getUser
 	if lock {
 		query += s.d.forUpdate()
 	}
-	if err := sqlx.GetContext(ctx, q, &r, s.q(query), tenantID, id); err != nil {
+	err := sqlx.GetContext(ctx, q, &r, s.q(query), id)
+	if err == nil && r.TenantID != tenantID {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			return Group{}, errkind.Errorf("appstore.GetGroup", errkind.NotFound, "no group %q", id)
 		}

@@ -108,10 +108,11 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 		if err != nil {
 			return s.wrap(op, err)
 		}
-		if err := s.bumpAppRev(ctx, tx, u.ID); err != nil {
+		created := userChanges(&User{}, &u)
+		if err := s.bumpAppRev(ctx, tx, u.ID, created); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, u.TenantID, "user.create", "User", u.ID, userChanges(&User{}, &u))
+		return s.audit(ctx, tx, u.TenantID, "user.create", "User", u.ID, created)
 	})
 	if err != nil {
 		return User{}, err
@@ -154,11 +155,18 @@ func userChanges(old, u *User) map[string]Change {
 
 func (s *sqlStore) getUser(ctx context.Context, q sqlx.QueryerContext, tenantID, id string, lock bool) (User, error) {
 	var r userRow
-	query := `SELECT ` + userCols + ` FROM users WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`
+	// By primary key alone, checking the tenant after: with tenant_id in the condition
+	// PostgreSQL may pick a (tenant_id, ...) index while a new table has no statistics
+	// yet, which turns every look-up of a first bulk import into a scan of the tenant.
+	query := `SELECT ` + userCols + ` FROM users WHERE id = ? AND deleted_at IS NULL`
 	if lock {
 		query += s.d.forUpdate()
 	}
-	if err := sqlx.GetContext(ctx, q, &r, s.q(query), tenantID, id); err != nil {
+	err := sqlx.GetContext(ctx, q, &r, s.q(query), id)
+	if err == nil && r.TenantID != tenantID {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			return User{}, errkind.Errorf("appstore.GetUser", errkind.NotFound, "no user %q", id)
 		}
@@ -231,7 +239,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 		if err != nil {
 			return s.wrap(op, err)
 		}
-		if err := s.bumpAppRev(ctx, tx, u.ID); err != nil {
+		if err := s.bumpAppRev(ctx, tx, u.ID, changes); err != nil {
 			return err
 		}
 		out = u
