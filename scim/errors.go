@@ -90,6 +90,10 @@ func asSCIMError(err error) *Error {
 		return badRequest(typeInvalidValue, "%s", orDefault(msg, "invalid value"))
 	case errkind.Unauthorized:
 		return errorf(http.StatusUnauthorized, "", "%s", "authentication failed")
+	case errkind.Transient:
+		// A busy or briefly unreachable database: the identity provider retries 503s,
+		// and the request changed nothing.
+		return &Error{Status: http.StatusServiceUnavailable, Detail: "the service is temporarily unavailable; retry", cause: err}
 	case errkind.PreconditionFailed:
 		return errorf(http.StatusPreconditionFailed, "", "%s", orDefault(msg, "the resource has changed: If-Match does not hold"))
 	}

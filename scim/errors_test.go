@@ -12,6 +12,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/appstore/storetest"
+	"github.com/oktasync/oktasync/errkind"
 )
 
 // TestErrors checks every error status and scimType the endpoint produces, each a SCIM
@@ -206,4 +207,20 @@ func TestBodyLimitChunked(t *testing.T) {
 		t.Fatalf("request has a Content-Length (%d); the test needs a chunked body", req.ContentLength)
 	}
 	checkError(t, &response{status: resp.StatusCode, header: resp.Header, body: b}, http.StatusRequestEntityTooLarge, "")
+}
+
+// busyStore fails writes as a busy database does.
+type busyStore struct{ appstore.Store }
+
+func (busyStore) CreateUser(context.Context, appstore.User) (appstore.User, error) {
+	return appstore.User{}, errkind.E("appstore.CreateUser", errkind.Transient, "database busy", errors.New("SQLITE_BUSY"))
+}
+
+func TestTransientErrorIs503(t *testing.T) {
+	e := newEnvOn(t, busyStore{storetest.SQLite.Open(t)})
+	r := e.do("POST", "/Users", `{"userName":"busy@example.com"}`)
+	checkError(t, r, http.StatusServiceUnavailable, "")
+	if r.header.Get("Retry-After") == "" || strings.Contains(string(r.body), "SQLITE") {
+		t.Fatalf("503: Retry-After %q, body %s", r.header.Get("Retry-After"), r.body)
+	}
 }

@@ -322,6 +322,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		s.log.Debug("scim: request refused", "method", r.Method, "path", r.URL.Path, "status", se.Status, "scimType", se.ScimType, "detail", se.Detail)
 	}
+	if se.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Add("WWW-Authenticate", `Bearer realm="oktasync"`)
 		w.Header().Add("WWW-Authenticate", `Basic realm="oktasync", charset="UTF-8"`)
