@@ -360,6 +360,9 @@ func (p *patcher) setAttr(op string, sch *schema.Schema, a *schema.Attribute, v 
 						}
 					}
 				}
+				if isPrimary(e) {
+					clearPrimary(list, i)
+				}
 				continue
 			}
 			list = append(list, e)
