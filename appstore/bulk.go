@@ -61,9 +61,9 @@ func BulkInsertUsers(ctx context.Context, s Store, users []BulkUser) error {
 				if i > 0 {
 					rows += ", "
 				}
-				rows += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0, 0)"
+				rows += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0, 0, '[]')"
 			}
-			if _, err := tx.ExecContext(ctx, ss.q(`INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, display_name, email, attrs, source, okta_user_id, version, created_at, updated_at, app_rev, synced_rev) VALUES `+rows), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, ss.q(`INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, display_name, email, attrs, source, okta_user_id, version, created_at, updated_at, app_rev, synced_rev, app_changed) VALUES `+rows), args...); err != nil {
 				return ss.wrap(op, err)
 			}
 			if nstate > 0 {

@@ -2,6 +2,9 @@ package appstore
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"sort"
 	"encoding/base64"
 	"errors"
 	"time"
@@ -33,6 +36,23 @@ type SyncUser struct {
 	User
 	AppRev    int64
 	SyncedRev int64
+	// AppChanged names the top-level attributes ("userName", "active", "name",
+	// "emails", "title", an extension URN...) that app writes changed since the last
+	// sync; nil means unknown, to be taken as all of them.
+	AppChanged []string
+}
+
+// AppEdited reports whether app writes since the last sync may have changed attr.
+func (u SyncUser) AppEdited(attr string) bool {
+	if u.AppChanged == nil {
+		return true
+	}
+	for _, a := range u.AppChanged {
+		if a == attr {
+			return true
+		}
+	}
+	return false
 }
 
 // Dirty reports whether the user has app changes that were not synchronised yet (or has
@@ -114,26 +134,63 @@ const (
 // itself. It is what keeps changes from echoing back to Okta.
 func appActor(a Actor) bool { return a.Kind != "scim" && a.Kind != "syncer" }
 
-// bumpAppRev counts an app write of user id inside tx.
-func (s *sqlStore) bumpAppRev(ctx context.Context, tx *sqlx.Tx, id string) error {
+// bumpAppRev counts an app write of user id inside tx and adds the attributes it
+// changed to the user's app_changed set.
+func (s *sqlStore) bumpAppRev(ctx context.Context, tx *sqlx.Tx, id string, changes map[string]Change) error {
+	const op = "appstore.bumpAppRev"
 	if !appActor(ActorFrom(ctx)) {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET app_rev = app_rev + 1 WHERE id = ?`), id)
-	return s.wrap("appstore.bumpAppRev", err)
+	var cur sql.NullString
+	if err := tx.GetContext(ctx, &cur, s.q(`SELECT app_changed FROM users WHERE id = ?`), id); err != nil {
+		return s.wrap(op, err)
+	}
+	set := map[string]bool{}
+	if cur.Valid {
+		var old []string
+		if err := json.Unmarshal([]byte(cur.String), &old); err != nil {
+			cur.Valid = false // unreadable: unknown, so everything counts as changed
+		}
+		for _, k := range old {
+			set[k] = true
+		}
+	}
+	var val any // NULL stays NULL: unknown already means everything
+	if cur.Valid || len(changes) > 0 {
+		for k := range changes {
+			set[k] = true
+		}
+		list := make([]string, 0, len(set))
+		for k := range set {
+			list = append(list, k)
+		}
+		sort.Strings(list)
+		b, _ := json.Marshal(list)
+		val = string(b)
+	}
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET app_rev = app_rev + 1, app_changed = ? WHERE id = ?`), val, id)
+	return s.wrap(op, err)
 }
 
 type syncUserRow struct {
 	userRow
-	AppRev    int64 `db:"app_rev"`
-	SyncedRev int64 `db:"synced_rev"`
+	AppRev     int64          `db:"app_rev"`
+	SyncedRev  int64          `db:"synced_rev"`
+	AppChanged sql.NullString `db:"app_changed"`
 }
 
-const syncUserCols = userCols + `, users.app_rev, users.synced_rev`
+const syncUserCols = userCols + `, users.app_rev, users.synced_rev, users.app_changed`
 
 func (r syncUserRow) syncUser() (SyncUser, error) {
 	u, err := r.user()
-	return SyncUser{User: u, AppRev: r.AppRev, SyncedRev: r.SyncedRev}, err
+	su := SyncUser{User: u, AppRev: r.AppRev, SyncedRev: r.SyncedRev}
+	if r.AppChanged.Valid {
+		su.AppChanged = []string{}
+		if json.Unmarshal([]byte(r.AppChanged.String), &su.AppChanged) != nil {
+			su.AppChanged = nil
+		}
+	}
+	return su, err
 }
 
 func (s *sqlStore) ScanSyncUsers(ctx context.Context, tenantID string, q ScanQuery) ([]SyncUser, error) {
@@ -279,8 +336,10 @@ func (s *sqlStore) SaveSyncState(ctx context.Context, st SyncState, syncedRev in
 		}
 		// Only forward: an app write after the worker read the user keeps app_rev ahead,
 		// so the user stays dirty for the next run.
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET synced_rev = ? WHERE tenant_id = ? AND id = ? AND synced_rev < ?`),
-			syncedRev, st.TenantID, st.UserID, syncedRev)
+		// The set of changed attributes is emptied only if no app write came since.
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET synced_rev = ?, app_changed = CASE WHEN app_rev = ? THEN '[]' ELSE app_changed END
+			WHERE tenant_id = ? AND id = ? AND synced_rev < ?`),
+			syncedRev, syncedRev, st.TenantID, st.UserID, syncedRev)
 		return s.wrap(op, err)
 	})
 }

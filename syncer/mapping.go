@@ -26,6 +26,9 @@ type Field struct {
 	SCIM string `json:"scim"`
 	// Custom marks a tenant-defined attribute of the oktasync extension.
 	Custom bool `json:"custom,omitempty"`
+	// Attr is the top-level attribute of the app user that holds the value ("name",
+	// "emails", an extension URN...), as the store tracks app changes by it.
+	Attr string `json:"-"`
 
 	get func(u *appstore.User) any
 	set func(u *appstore.User, v any)
@@ -38,7 +41,7 @@ type Mapping struct {
 
 // simple addresses a value nested in objects: keys[0] in Attrs, keys[1] inside it, ...
 func simple(okta, scimPath string, keys ...string) Field {
-	return Field{Okta: okta, SCIM: scimPath,
+	return Field{Okta: okta, SCIM: scimPath, Attr: keys[0],
 		get: func(u *appstore.User) any {
 			var cur any = u.Attrs
 			for _, k := range keys {
@@ -83,7 +86,7 @@ func simple(okta, scimPath string, keys ...string) Field {
 // chooses; setting a value creates the element (with the fields of fresh) if needed,
 // and clearing the last sub-attribute of an element removes it.
 func multi(okta, scimPath, attr, sub string, pick func(elems []any) int, fresh map[string]any) Field {
-	return Field{Okta: okta, SCIM: scimPath,
+	return Field{Okta: okta, SCIM: scimPath, Attr: attr,
 		get: func(u *appstore.User) any {
 			list, _ := u.Attrs[attr].([]any)
 			if i := pick(list); i >= 0 {
@@ -240,11 +243,36 @@ func (m Mapping) AppValues(u *appstore.User) map[string]any {
 	return out
 }
 
+// AttrOf returns the app user's top-level attribute behind a merged key.
+func (m Mapping) AttrOf(key string) string {
+	switch key {
+	case KeyUserName:
+		return "userName"
+	case KeyActive:
+		return "active"
+	}
+	for _, f := range m.Fields {
+		if f.Okta == key {
+			return f.Attr
+		}
+	}
+	return key
+}
+
 // Profile returns the AppUser profile for the user: the mapped attributes that have a
 // value.
 func (m Mapping) Profile(u *appstore.User) map[string]any {
+	return m.ProfileOf(u, nil)
+}
+
+// ProfileOf is Profile limited to the fields whose top-level attribute keep accepts
+// (all when keep is nil).
+func (m Mapping) ProfileOf(u *appstore.User, keep func(attr string) bool) map[string]any {
 	out := map[string]any{}
 	for _, f := range m.Fields {
+		if keep != nil && !keep(f.Attr) {
+			continue
+		}
 		if v := f.get(u); !empty(v) {
 			out[f.Okta] = normalize(v)
 		}

@@ -225,7 +225,9 @@ func (r *Run) importUser(ctx context.Context, u appstore.SyncUser, st appstore.S
 	if o, ok := others[ou.ID]; ok && o.ID != u.ID {
 		return failed(ActOktaAssign, errkind.Errorf("syncer.import", errkind.Conflict, "the matching Okta user %s is already linked to app user %s", ou.ID, o.UserName))
 	}
-	profile := r.mapping.Profile(&u.User)
+	// The app's own values only: after a killed run, values Okta's push wrote into the
+	// app meanwhile are not sent back as if the app had set them.
+	profile := r.mapping.ProfileOf(&u.User, u.AppEdited)
 	r.record(PlanItem{Action: ActOktaAssign, UserID: u.ID, UserName: u.UserName, OktaUserID: ou.ID, Values: profile})
 	if r.opts.DryRun {
 		return nil
@@ -339,24 +341,33 @@ func (r *Run) reconcile(ctx context.Context, u appstore.SyncUser, st appstore.Sy
 	m := ThreeWay(MergeInput{Keys: r.mapping.Keys(), App: appV, Okta: oktaV, Base: base, HasBase: hasBase,
 		Policy: r.policy.Conflict, AppNewer: au == nil || u.Updated.After(au.LastUpdated), NoBaseWinner: noBase})
 
-	if appEdited := u.AppRev > u.SyncedRev && u.AppRev > 0; !appEdited {
-		// No app write since the last sync: whatever differs on the app side came in
-		// through SCIM, from Okta's own push (which also fills values the AppUser
-		// profile lacks, such as a default locale). Such values never flow back to
-		// Okta: Okta's value wins where it has one, and where it has none the app keeps
-		// its value and the snapshot stays as it was.
-		for k := range m.ToOkta {
-			delete(m.ToOkta, k)
-			if ov := oktaV[k]; !empty(ov) || k == KeyActive {
-				m.ToApp[k], m.Base[k] = ov, ov
-			} else if bv, ok := base[k]; ok {
-				m.Base[k] = bv
-			} else {
-				delete(m.Base, k)
-			}
+	// Only what app writes changed since the last sync flows to Okta. Anything else
+	// that differs on the app side came in through SCIM, from Okta's own push (which
+	// also fills values the AppUser profile lacks, such as a default locale): such
+	// values never flow back. Okta's value wins where it has one; where it has none the
+	// app keeps its value and the snapshot stays as it was.
+	revDirty := u.AppRev > u.SyncedRev && u.AppRev > 0
+	edited := func(k string) bool { return revDirty && u.AppEdited(r.mapping.AttrOf(k)) }
+	for k := range m.ToOkta {
+		if edited(k) {
+			continue
 		}
-		m.Conflicts = nil
+		delete(m.ToOkta, k)
+		if ov := oktaV[k]; !empty(ov) || k == KeyActive {
+			m.ToApp[k], m.Base[k] = ov, ov
+		} else if bv, ok := base[k]; ok {
+			m.Base[k] = bv
+		} else {
+			delete(m.Base, k)
+		}
 	}
+	kept := m.Conflicts[:0]
+	for _, c := range m.Conflicts {
+		if edited(c.Key) {
+			kept = append(kept, c)
+		}
+	}
+	m.Conflicts = kept
 
 	item := func(action string, values map[string]any) PlanItem {
 		return PlanItem{Action: action, UserID: u.ID, UserName: u.UserName, OktaUserID: u.OktaUserID, Values: values}

@@ -55,8 +55,8 @@ func testSyncRevisions(t *testing.T, s appstore.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := syncUser(t, s, app.ID); u.AppRev != 1 || !u.Dirty() {
-		t.Errorf("app-created user: rev %d/%d dirty %v, want app_rev 1 and dirty", u.AppRev, u.SyncedRev, u.Dirty())
+	if u := syncUser(t, s, app.ID); u.AppRev != 1 || !u.Dirty() || !u.AppEdited("userName") || !u.AppEdited("active") || u.AppEdited("title") {
+		t.Errorf("app-created user: rev %d/%d dirty %v changed %v, want app_rev 1, dirty, userName and active changed", u.AppRev, u.SyncedRev, u.Dirty(), u.AppChanged)
 	}
 	if u := syncUser(t, s, scim.ID); u.AppRev != 0 || !u.Dirty() {
 		t.Errorf("SCIM-created user: rev %d/%d, want app_rev 0 and dirty until looked at once", u.AppRev, u.SyncedRev)
@@ -81,28 +81,47 @@ func testSyncRevisions(t *testing.T, s appstore.Store) {
 	if u := syncUser(t, s, app.ID); u.Dirty() {
 		t.Errorf("SCIM and worker writes made the user dirty (rev %d/%d)", u.AppRev, u.SyncedRev)
 	}
+	if u := syncUser(t, s, app.ID); u.AppChanged == nil || len(u.AppChanged) != 0 || u.AppEdited("title") {
+		t.Errorf("changed attributes after sync and non-app writes: %v", u.AppChanged)
+	}
 	edit("app", app.ID, "from the app")
 	u := syncUser(t, s, app.ID)
 	if !u.Dirty() || u.AppRev != 2 {
 		t.Errorf("app write: rev %d/%d, want app_rev 2 and dirty", u.AppRev, u.SyncedRev)
 	}
-	// A worker that read rev 2 finishes after another app edit: the user stays dirty.
-	edit("app", app.ID, "again")
-	if err := s.SaveSyncState(ctxT(), appstore.SyncState{TenantID: tn, UserID: app.ID}, 2); err != nil {
+	if !u.AppEdited("title") || u.AppEdited("name") || len(u.AppChanged) != 1 {
+		t.Errorf("changed attributes %v, want [title]", u.AppChanged)
+	}
+	if _, err := s.UpdateUser(actorCtx("app"), tn, app.ID, func(u *appstore.User) error { u.Active = false; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if u := syncUser(t, s, app.ID); !u.Dirty() || u.SyncedRev != 2 {
-		t.Errorf("edit during a sync lost: rev %d/%d", u.AppRev, u.SyncedRev)
+	if u := syncUser(t, s, app.ID); !u.AppEdited("title") || !u.AppEdited("active") {
+		t.Errorf("changed attributes not accumulated: %v", u.AppChanged)
+	}
+	if _, err := s.UpdateUser(actorCtx("app"), tn, app.ID, func(u *appstore.User) error { u.Active = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if u := syncUser(t, s, app.ID); u.AppRev != 4 {
+		t.Fatalf("app_rev %d after four app writes", u.AppRev)
+	}
+	// A worker that read rev 4 finishes after another app edit: the user stays dirty
+	// and keeps its changed attributes.
+	edit("app", app.ID, "again")
+	if err := s.SaveSyncState(ctxT(), appstore.SyncState{TenantID: tn, UserID: app.ID}, 4); err != nil {
+		t.Fatal(err)
+	}
+	if u := syncUser(t, s, app.ID); !u.Dirty() || u.SyncedRev != 4 || !u.AppEdited("title") {
+		t.Errorf("edit during a sync lost: rev %d/%d changed %v", u.AppRev, u.SyncedRev, u.AppChanged)
 	}
 	// An older rev never moves synced_rev back.
-	if err := s.SaveSyncState(ctxT(), appstore.SyncState{TenantID: tn, UserID: app.ID}, 3); err != nil {
+	if err := s.SaveSyncState(ctxT(), appstore.SyncState{TenantID: tn, UserID: app.ID}, 5); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveSyncState(ctxT(), appstore.SyncState{TenantID: tn, UserID: app.ID}, 1); err != nil {
 		t.Fatal(err)
 	}
-	if u := syncUser(t, s, app.ID); u.SyncedRev != 3 || u.Dirty() {
-		t.Errorf("synced_rev moved back: rev %d/%d", u.AppRev, u.SyncedRev)
+	if u := syncUser(t, s, app.ID); u.SyncedRev != 5 || u.Dirty() || len(u.AppChanged) != 0 {
+		t.Errorf("synced_rev moved back: rev %d/%d changed %v", u.AppRev, u.SyncedRev, u.AppChanged)
 	}
 	// An unchanged update writes nothing and so counts nothing.
 	edit("app", app.ID, "again")
