@@ -3,10 +3,10 @@ package appstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"sort"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/jmoiron/sqlx"
