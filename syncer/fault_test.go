@@ -123,21 +123,23 @@ func (h *harness) settle(full bool) {
 
 var referenceOnce sync.Map // backend name -> string
 
-// referenceState is the end state of the scenario without faults.
-func referenceState(t *testing.T, b storetest.Backend) string {
-	if s, ok := referenceOnce.Load(b.Name); ok {
+// referenceState is the end state of the scenario without faults, with the given number
+// of killEdit edits made before the second sync.
+func referenceState(t *testing.T, b storetest.Backend, killEdits int) string {
+	key := fmt.Sprintf("%s/%d", b.Name, killEdits)
+	if s, ok := referenceOnce.Load(key); ok {
 		return s.(string)
 	}
 	h := newHarness(t, b, harnessOpts{sim: []oktasim.Option{oktasim.WithSeed(1)}})
 	seedScenario(h)
 	h.sync(true)
 	editScenario(h)
-	for i := 0; i < killEdits(); i++ {
+	for i := 0; i < killEdits; i++ {
 		killEdit(h, i)
 	}
 	h.sync(true)
 	s := h.state()
-	referenceOnce.Store(b.Name, s)
+	referenceOnce.Store(key, s)
 	return s
 }
 
@@ -172,7 +174,7 @@ func checkSameState(t *testing.T, got, want string) {
 // where an undisturbed run ends.
 func TestRateLimitStorm(t *testing.T) {
 	forBackends(t, func(t *testing.T, b storetest.Backend) {
-		want := referenceState(t, b)
+		want := referenceState(t, b, 0)
 		h := newHarness(t, b, harnessOpts{sim: []oktasim.Option{oktasim.WithSeed(2)}})
 		seedScenario(h)
 		h.sim.SetRateLimits(oktasim.RateLimits{"apps": 40, "users": 40, "userById": 40}, 1, time.Second)
@@ -193,7 +195,7 @@ func TestRateLimitStorm(t *testing.T) {
 // retried by later runs, and the end state is the undisturbed one.
 func TestServerErrorBursts(t *testing.T) {
 	forBackends(t, func(t *testing.T, b storetest.Backend) {
-		want := referenceState(t, b)
+		want := referenceState(t, b, 0)
 		h := newHarness(t, b, harnessOpts{sim: []oktasim.Option{oktasim.WithSeed(3)}})
 		seedScenario(h)
 		h.sim.SetFaults(oktasim.Faults{ErrorRate: 0.25, ErrorStatuses: []int{500, 503}})
@@ -265,7 +267,7 @@ func TestKilledSyncResumes(t *testing.T) {
 	kills := killEdits()
 	bin := oktasyncBinary(t)
 	forBackends(t, func(t *testing.T, b storetest.Backend) {
-		want := referenceState(t, b)
+		want := referenceState(t, b, kills)
 		h := newHarness(t, b, harnessOpts{sim: []oktasim.Option{oktasim.WithSeed(4)}})
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 4))
 		seedScenario(h)
