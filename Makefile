@@ -35,5 +35,10 @@ fuzz:
 	$(GO) test ./scim/filter -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./scim -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZTIME)
 
+# The sync loop end to end: oktasim and oktasync serve on SQLite, wired both ways; both
+# stay up afterwards (Ctrl-C stops them). See scripts/demo.sh.
+demo: build
+	BIN=$(BIN) ./scripts/demo.sh
+
 clean:
 	rm -rf $(BIN) oktasync.db oktasync.db-wal oktasync.db-shm
