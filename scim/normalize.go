@@ -194,9 +194,25 @@ func normValue(a *schema.Attribute, v any, where string) (any, error) {
 		if len(out) == 0 {
 			return nil, nil
 		}
+		if a.Sub("primary") != nil {
+			onePrimary(out)
+		}
 		return out, nil
 	}
 	return normSingle(a, v, where)
+}
+
+// onePrimary keeps "primary": true on the last value that has it and drops it from the
+// others: RFC 7643 §2.4 allows one primary value, and a client that sends two (a work
+// and a home email both marked primary) would otherwise read back a list no consumer
+// can resolve. The last one wins, as with a PATCH that sets a new primary value.
+func onePrimary(list []any) {
+	for i := len(list) - 1; i >= 0; i-- {
+		if isPrimary(list[i]) {
+			clearPrimary(list, i)
+			return
+		}
+	}
 }
 
 // normSingle converts one (not multi-valued) value of a.

@@ -103,6 +103,12 @@ func TestParse(t *testing.T) {
 			&ValuePath{Path: attr("emails"), Filter: cmp(attr("type"), "eq", "work")},
 			&ValuePath{Path: attr("ims"), Filter: cmp(attr("type"), "eq", "xmpp")})},
 		{`not (emails[type eq "work"])`, &Not{X: &ValuePath{Path: attr("emails"), Filter: cmp(attr("type"), "eq", "work")}}},
+		// Entra's work-email match: a sub-attribute after the value filter.
+		{`emails[type eq "work"].value eq "x@y.com"`, &ValuePath{Path: attr("emails"),
+			Filter: and(cmp(attr("type"), "eq", "work"), cmp(attr("value"), "eq", "x@y.com"))}},
+		{`emails[type eq "work" or type eq "home"].value co "@y.com" and userName pr`, and(&ValuePath{Path: attr("emails"),
+			Filter: and(or(cmp(attr("type"), "eq", "work"), cmp(attr("type"), "eq", "home")), cmp(attr("value"), "co", "@y.com"))},
+			cmp(attr("userName"), "pr", nil))},
 		{enterprise + `:emails[value pr]`, &ValuePath{Path: AttrPath{URN: enterprise, Attr: "emails"}, Filter: cmp(attr("value"), "pr", nil)}},
 
 		// Sub-attributes and $ref.
@@ -367,7 +373,11 @@ func TestParseErrors(t *testing.T) {
 		{coreUser + `:1name eq "J"`, `invalid attribute name "1name"`, len(coreUser) + 1},
 
 		// Value paths.
-		{`emails[type eq "work"].value eq "x"`, `allowed only in PATCH paths`, 22},
+		{`emails[type eq "work"].`, `missing sub-attribute name at position 23`, 23},
+		{`emails[type eq "work"].value`, `expected an operator after "value" at position 28`, 28},
+		{`emails[type eq "work"].value.x eq "a"`, `at most one sub-attribute`, 28},
+		{`emails[type eq "work"].value eq`, `expected a value after "eq"`, 31},
+		{`emails[type eq "work"].value eq "x"]`, `unexpected "]"`, 35},
 		{`emails.value[type eq "work"]`, `not the sub-attribute "emails.value"`, 12},
 		{`emails[]`, `unexpected "]"`, 7},
 		{`emails[type eq "work"`, `missing closing bracket for the "[" at position 6`, 21},

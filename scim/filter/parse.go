@@ -380,11 +380,34 @@ func (p *parser) parseAttrExpr(w string, start, depth int, inBracket bool) (Expr
 			return nil, err
 		}
 		if !p.eof() && p.s[p.pos] == '.' {
-			return nil, p.errorf(p.pos, "unexpected \".\" after \"]\" at position %d; a sub-attribute after a value filter is allowed only in PATCH paths", p.pos)
+			return p.parseValuePathCompare(path, f)
 		}
 		return &ValuePath{Path: path, Filter: f}, nil
 	}
+	return p.parseCompare(path, w)
+}
 
+// parseValuePathCompare parses the ".sub op value" after `attr[filter]`, as in
+// `emails[type eq "work"].value eq "x"`. RFC 7644's filter grammar has no such form,
+// but Microsoft Entra ID and its SCIM validator send it to match users on a work email,
+// so it is read as what it means: an element that passes the value filter and whose
+// sub-attribute compares true, `emails[type eq "work" and value eq "x"]`.
+func (p *parser) parseValuePathCompare(path AttrPath, f Expr) (Expr, *Error) {
+	p.pos++ // the "."
+	start := p.pos
+	sub := p.scanWord()
+	if err := p.checkSubName(sub, start); err != nil {
+		return nil, err
+	}
+	c, err := p.parseCompare(AttrPath{Attr: sub}, sub)
+	if err != nil {
+		return nil, err
+	}
+	return &ValuePath{Path: path, Filter: &Logical{Op: "and", Left: f, Right: c}}, nil
+}
+
+// parseCompare parses the operator and value after the attribute path word w.
+func (p *parser) parseCompare(path AttrPath, w string) (Expr, *Error) {
 	p.skipSpace()
 	opPos := p.pos
 	op := p.scanWord()
