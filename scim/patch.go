@@ -20,9 +20,11 @@ type patchOp struct {
 }
 
 // parsePatch reads a PatchOp request body. Keys are matched case-insensitively.
+// A missing "schemas" is tolerated although RFC 7644 requires it: Microsoft's SCIM
+// validator sends PATCH bodies with only "Operations", and refusing them fails its
+// user update tests. A "schemas" that names something else is still refused.
 func parsePatch(body map[string]any, maxOps int) ([]patchOp, error) {
-	schemas, _ := getFold(body, "schemas")
-	if !containsString(schemas, PatchOpURN) {
+	if schemas, ok := getFold(body, "schemas"); ok && !containsString(schemas, PatchOpURN) {
 		return nil, badRequest(typeInvalidSyntax, "schemas must be [%q]", PatchOpURN)
 	}
 	raw, ok := getFold(body, "Operations")

@@ -258,7 +258,7 @@ func TestApplyPatchGroupMembers(t *testing.T) {
 
 func TestParsePatchRequest(t *testing.T) {
 	tests := []struct{ name, body, scimType string }{
-		{"missing schemas", `{"Operations":[{"op":"add","path":"title","value":"x"}]}`, "invalidSyntax"},
+		{"schemas not a list", `{"schemas":"` + PatchOpURN + `","Operations":[{"op":"add","path":"title","value":"x"}]}`, "invalidSyntax"},
 		{"wrong schemas", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"Operations":[{"op":"add","path":"title","value":"x"}]}`, "invalidSyntax"},
 		{"missing Operations", `{"schemas":["` + PatchOpURN + `"]}`, "invalidSyntax"},
 		{"Operations not a list", `{"schemas":["` + PatchOpURN + `"],"Operations":{}}`, "invalidSyntax"},
@@ -272,6 +272,10 @@ func TestParsePatchRequest(t *testing.T) {
 				t.Fatalf("error = %v, want 400 %s", err, tt.scimType)
 			}
 		})
+	}
+	// Without schemas, as Microsoft's SCIM validator sends it, the request is accepted.
+	if ops, err := parsePatch(decodeDoc(t, `{"Operations":[{"op":"Replace","path":"title","value":"x"}]}`), 2); err != nil || len(ops) != 1 {
+		t.Fatalf("PATCH without schemas: ops = %+v, err = %v", ops, err)
 	}
 	// Lower-case keys are accepted.
 	ops, err := parsePatch(decodeDoc(t, `{"schemas":["`+PatchOpURN+`"],"operations":[{"OP":"Add","Path":"title","Value":"x"}]}`), 2)

@@ -569,8 +569,11 @@ func oktaGroupPush(c *scimClient) {
 		t.Errorf("after replace: members %v", m)
 	}
 	// The user shows the membership Okta pushed.
-	if r = c.must("GET", "/Users/"+u1, "", http.StatusOK); gets(r.doc, "groups.0.value") != gid {
+	if r = c.must("GET", "/Users/"+u1, "", http.StatusOK); gets(r.doc, "groups.0.value") != gid || gets(r.doc, "groups.0.$ref") != c.public+"/Groups/"+gid {
 		t.Errorf("user's groups: %s", r.raw)
+	}
+	if r = c.must("GET", "/Groups/"+gid, "", http.StatusOK); gets(r.doc, "members.0.$ref") != c.public+"/Users/"+u1 {
+		t.Errorf("member $ref: %s", r.raw)
 	}
 
 	// Apps without PATCH for groups get a PUT of the whole group.
@@ -657,6 +660,40 @@ func entraValidatorUsers(c *scimClient) {
 	if l, _ := u["emails"].([]any); len(l) != 1 || gets(u, "emails.0.value") != "added@microsoft.com" || gets(u, "emails.0.type") != "work" {
 		t.Errorf("Add through a filter: %v", u["emails"])
 	}
+	// The validator's email update, verbatim in shape: no "schemas", values and
+	// displays through type filters (home and other do not exist yet), then the primary
+	// moved from work to home. It then reads the user back and compares each path.
+	r = c.must("PATCH", "/Users/"+id, `{"Operations":[
+		{"op":"replace","path":"emails[type eq \"work\"].value","value":"oren.collins@white.com"},
+		{"op":"add","path":"emails[type eq \"home\"].value","value":"angelita@mante.us"},
+		{"op":"add","path":"emails[type eq \"other\"].value","value":"yasmine_bins@braun.us"},
+		{"op":"replace","path":"emails[type eq \"work\"].display","value":"0TXBC2MOGUI0"},
+		{"op":"replace","path":"emails[type eq \"home\"].display","value":"14UDKFEIO3YS"},
+		{"op":"replace","path":"emails[type eq \"other\"].display","value":"YFQRBLBNUS0R"},
+		{"op":"add","path":"emails[type eq \"work\"].primary","value":false},
+		{"op":"replace","path":"emails[type eq \"home\"].primary","value":true}]}`, http.StatusOK)
+	r = c.must("GET", "/Users/"+id, "", http.StatusOK)
+	byType := map[string]map[string]any{}
+	for _, e := range r.doc["emails"].([]any) {
+		m := e.(map[string]any)
+		byType[gets(m, "type")] = m
+	}
+	for typ, want := range map[string][3]any{
+		"work":  {"oren.collins@white.com", "0TXBC2MOGUI0", false},
+		"home":  {"angelita@mante.us", "14UDKFEIO3YS", true},
+		"other": {"yasmine_bins@braun.us", "YFQRBLBNUS0R", nil},
+	} {
+		m := byType[typ]
+		if gets(m, "value") != want[0] || gets(m, "display") != want[1] || m["primary"] != want[2] {
+			t.Errorf("emails[type eq %q] = %v, want value %v, display %v, primary %v", typ, m, want[0], want[1], want[2])
+		}
+	}
+	if len(byType) != 3 {
+		t.Errorf("emails: %v", r.doc["emails"])
+	}
+	// Back to the single work email the rest of the run expects.
+	patch(`{"op":"replace","path":"emails","value":[{"type":"work","value":"added@microsoft.com","primary":true}]}`)
+
 	// Address parts through a filter that matches nothing yet (replace-as-add).
 	u = patch(`{"op":"Replace","path":"addresses[type eq \"work\"].streetAddress","value":"1 Main St"},
 		{"op":"Replace","path":"addresses[type eq \"work\"].locality","value":"Redmond"},
@@ -743,7 +780,11 @@ func entraValidatorGroups(c *scimClient) {
 	if gets(r.doc, "id") != gid || gets(r.doc, "displayName") != name {
 		t.Errorf("get group: %s", r.raw)
 	}
-	for _, f := range []string{`displayName eq "` + name + `"`, `externalId eq "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"`} {
+	for _, f := range []string{
+		`displayName eq "` + name + `"`,
+		`displayName eq "` + strings.ToUpper(name) + `"`, // "Filter for existing group with different case"
+		`externalId eq "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"`,
+	} {
 		r = c.do("GET", "/Groups?excludedAttributes=members&filter="+q(f), "")
 		if rs := checkList(t, r); len(rs) != 1 || gets(rs[0], "id") != gid {
 			t.Errorf("filter %s: %s", f, r.raw)
