@@ -330,6 +330,10 @@ func empty(v any) bool {
 // normalize turns a value into its plain JSON form (json.Number and float64 alike),
 // so that values read from the database, Okta and snapshots compare equal.
 func normalize(v any) any {
+	switch v.(type) {
+	case nil, string, bool, json.Number:
+		return v // already plain (the common case: most attributes are strings)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return v
@@ -347,6 +351,16 @@ func normalize(v any) any {
 func same(a, b any) bool {
 	if empty(a) || empty(b) {
 		return empty(a) && empty(b)
+	}
+	if sa, ok := a.(string); ok {
+		if sb, ok := b.(string); ok {
+			return sa == sb
+		}
+	}
+	if ba, ok := a.(bool); ok {
+		if bb, ok := b.(bool); ok {
+			return ba == bb
+		}
 	}
 	ja, err1 := json.Marshal(normalize(a))
 	jb, err2 := json.Marshal(normalize(b))
