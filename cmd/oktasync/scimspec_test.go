@@ -739,6 +739,31 @@ func entraValidatorUsers(c *scimClient) {
 		t.Errorf("enable with a string boolean: %v", u["active"])
 	}
 
+	// "Patch User - Add Attributes" and "- Replace Attributes": no path, the value an
+	// object whose keys are paths (name.givenName, a filtered email, URN-qualified
+	// extension attributes). The validator then GETs the user and compares each one.
+	bare := gets(c.must("POST", "/Users", `{"schemas":["`+userURN+`"],"userName":"Bare_User@testuser.com","active":true}`, http.StatusCreated).doc, "id")
+	for _, op := range []string{"add", "replace"} {
+		v := op + "-" + bare[:8]
+		c.must("PATCH", "/Users/"+bare, `{"schemas":["`+patchURN+`"],"Operations":[{"op":"`+op+`","value":{
+			"displayName":"`+v+`","name.givenName":"G`+v+`","name.familyName":"F`+v+`",
+			"emails[type eq \"work\"].value":"`+v+`@testuser.com",
+			"`+enterpriseURN+`:employeeNumber":"E`+v+`","`+enterpriseURN+`:department":"D`+v+`"}}]}`, http.StatusOK)
+		r = c.must("GET", "/Users/"+bare, "", http.StatusOK)
+		for p, want := range map[string]string{
+			"displayName": v, "name.givenName": "G" + v, "name.familyName": "F" + v,
+			"emails.0.value": v + "@testuser.com", "emails.0.type": "work",
+			enterpriseURN + ".employeeNumber": "E" + v, enterpriseURN + ".department": "D" + v,
+		} {
+			if got := gets(r.doc, p); got != want {
+				t.Errorf("no-path %s: %s = %q, want %q", op, p, got, want)
+			}
+		}
+		if l, _ := r.doc["emails"].([]any); len(l) != 1 {
+			t.Errorf("no-path %s: emails %v", op, r.doc["emails"])
+		}
+	}
+
 	// Delete User (hard delete after the soft-delete period).
 	if r = c.must("DELETE", "/Users/"+id, "", http.StatusNoContent); len(r.raw) != 0 {
 		t.Errorf("204 with a body: %s", r.raw)
