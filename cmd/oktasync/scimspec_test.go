@@ -714,6 +714,16 @@ func entraValidatorUsers(c *scimClient) {
 	if gets(u, "nickName") != "Babs" || gets(u, "title") != "Lead" || gets(u, "name.givenName") != "Barbara" {
 		t.Errorf("no-path Add: %v", u)
 	}
+	// App roles, as Entra's default roles[primary eq "True"].value mapping sends them:
+	// the string "True" in the filter stands for the boolean.
+	u = patch(`{"op":"Add","path":"roles[primary eq \"True\"].value","value":"Admin"}`)
+	if gets(u, "roles.0.value") != "Admin" || get(u, "roles.0.primary") != true {
+		t.Errorf("role add: %v", u["roles"])
+	}
+	u = patch(`{"op":"Replace","path":"roles[primary eq \"True\"].value","value":"Reader"}`)
+	if l, _ := u["roles"].([]any); len(l) != 1 || gets(u, "roles.0.value") != "Reader" {
+		t.Errorf("role replace: %v", u["roles"])
+	}
 	// Manager: the validator replaces it with the bare id, then removes it.
 	u = patch(`{"op":"Replace","path":"` + enterpriseURN + `:manager","value":"` + mgr + `"}`)
 	if gets(u, enterpriseURN+".manager.value") != mgr || gets(u, enterpriseURN+".employeeNumber") != "701984" {
@@ -845,7 +855,7 @@ func entraValidatorGroups(c *scimClient) {
 	if m := members(); len(m) != 2 || !m[u1] || !m[u2] {
 		t.Errorf("after Add: %v", m)
 	}
-	// Entra checks a membership with a filter on the group's id and the member.
+	// "Must support querying group by ID and by member" (Entra's endpoint requirements).
 	for _, f := range []string{
 		`id eq "` + gid + `" and members[value eq "` + u1 + `"]`,
 		`id eq "` + gid + `" and members eq "` + u1 + `"`,
@@ -930,6 +940,35 @@ func protocolDetails(c *scimClient) {
 			checkError(t, cc.do("GET", "/Users?"+p, ""), http.StatusBadRequest, "invalidValue")
 		}
 		checkError(t, cc.do("GET", "/Users?filter="+q(`userName eq`), ""), http.StatusBadRequest, "invalidFilter")
+	})
+
+	t.Run("paths", func(t *testing.T) {
+		cc := *c
+		cc.t = t
+		// Trailing slashes, which some clients append to the base URL they were given.
+		r := cc.must("POST", "/Users/", `{"schemas":["`+userURN+`"],"userName":"slash@example.com"}`, http.StatusCreated)
+		sid := cc.checkResource(r, "Users", userURN)
+		if r = cc.must("GET", "/Users/"+sid+"/", "", http.StatusOK); gets(r.doc, "id") != sid {
+			t.Errorf("GET with a trailing slash: %s", r.raw)
+		}
+		checkList(t, cc.do("GET", "/Groups/?startIndex=1&count=100", ""))
+		cc.must("DELETE", "/Users/"+sid, "", http.StatusNoContent)
+	})
+
+	t.Run("uniqueness on update", func(t *testing.T) {
+		cc := *c
+		cc.t = t
+		other := gets(cc.must("POST", "/Users", `{"schemas":["`+userURN+`"],"userName":"other.user@example.com"}`, http.StatusCreated).doc, "id")
+		doc := cc.must("GET", "/Users/"+other, "", http.StatusOK).doc
+		doc["userName"] = "PROTO.USER@example.com"
+		body, _ := json.Marshal(doc)
+		checkError(t, cc.do("PUT", "/Users/"+other, string(body)), http.StatusConflict, "uniqueness")
+		checkError(t, cc.do("PATCH", "/Users/"+other, `{"schemas":["`+patchURN+`"],"Operations":[{"op":"Replace","path":"userName","value":"proto.user@example.com"}]}`),
+			http.StatusConflict, "uniqueness")
+		g1 := gets(cc.must("POST", "/Groups", `{"schemas":["`+groupURN+`"],"displayName":"Unique One"}`, http.StatusCreated).doc, "id")
+		cc.must("POST", "/Groups", `{"schemas":["`+groupURN+`"],"displayName":"Unique Two"}`, http.StatusCreated)
+		checkError(t, cc.do("PATCH", "/Groups/"+g1, `{"schemas":["`+patchURN+`"],"Operations":[{"op":"replace","value":{"id":"`+g1+`","displayName":"unique two"}}]}`),
+			http.StatusConflict, "uniqueness")
 	})
 
 	t.Run("projection", func(t *testing.T) {
