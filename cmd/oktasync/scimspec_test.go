@@ -502,6 +502,20 @@ func oktaCRUDTest(c *scimClient) {
 			t.Errorf("after PATCH active=%t, GET shows %v", active, r.doc["active"])
 		}
 	}
+	// Custom apps made with Okta's App Integration Wizard send every update, the
+	// deactivation and reactivation included, as a GET followed by a whole-object PUT.
+	for _, active := range []bool{true, false} {
+		doc := c.must("GET", "/Users/"+id, "", http.StatusOK).doc
+		doc["active"] = active
+		body, _ := json.Marshal(doc)
+		if r = c.must("PUT", "/Users/"+id, string(body), http.StatusOK); r.doc["active"] != active || gets(r.doc, "name.givenName") != "Crudder" {
+			t.Errorf("PUT active=%t answered %s", active, r.raw)
+		}
+		if r = c.must("GET", "/Users/"+id, "", http.StatusOK); r.doc["active"] != active {
+			t.Errorf("after PUT active=%t, GET shows %v", active, r.doc["active"])
+		}
+	}
+
 	r = c.do("GET", "/Users?startIndex=1&count=100", "")
 	found := false
 	for _, u := range checkList(t, r) {
