@@ -651,6 +651,9 @@ func entraValidatorUsers(c *scimClient) {
 		`userName eq "` + strings.ToUpper(userName) + `"`,
 		`externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"`,
 		`emails[type eq "work"].value eq "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"`,
+		`emails[type eq "work"].value eq "TEST_USER_FD0EA19B-0777-472C-9F96-4F70D2226F2E@TESTUSER.COM"`,
+		`emails.value eq "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"`,
+		enterpriseURN + `:employeeNumber eq "701984"`,
 	} {
 		r = c.do("GET", "/Users?filter="+q(f), "")
 		if rs := checkList(t, r); len(rs) != 1 || gets(rs[0], "id") != id {
@@ -983,6 +986,23 @@ func protocolDetails(c *scimClient) {
 		cc.must("POST", "/Groups", `{"schemas":["`+groupURN+`"],"displayName":"Unique Two"}`, http.StatusCreated)
 		checkError(t, cc.do("PATCH", "/Groups/"+g1, `{"schemas":["`+patchURN+`"],"Operations":[{"op":"replace","value":{"id":"`+g1+`","displayName":"unique two"}}]}`),
 			http.StatusConflict, "uniqueness")
+	})
+
+	// A member id that names no user is refused rather than dropped: neither suite sends
+	// one, but Okta can push a membership for a user the app has since deleted, and an
+	// error on the push tells the admin, where a silently dropped member would leave Okta
+	// believing the group is in sync. The request changes nothing.
+	t.Run("unknown member", func(t *testing.T) {
+		cc := *c
+		cc.t = t
+		const ghost = "010101001010101011001010101011"
+		checkError(t, cc.do("POST", "/Groups", `{"schemas":["`+groupURN+`"],"displayName":"Ghost Members","members":[{"value":"`+ghost+`"}]}`), http.StatusBadRequest, "invalidValue")
+		gid := gets(cc.must("POST", "/Groups", `{"schemas":["`+groupURN+`"],"displayName":"Ghost Members","members":[]}`, http.StatusCreated).doc, "id")
+		checkError(t, cc.do("PATCH", "/Groups/"+gid, `{"schemas":["`+patchURN+`"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+id+`"},{"value":"`+ghost+`"}]}]}`),
+			http.StatusBadRequest, "invalidValue")
+		if r := cc.must("GET", "/Groups/"+gid, "", http.StatusOK); r.doc["members"] != nil {
+			t.Errorf("a refused PATCH changed the members: %s", r.raw)
+		}
 	})
 
 	t.Run("projection", func(t *testing.T) {
