@@ -491,6 +491,7 @@ type SyncStore interface {
 	// LockTenantSync takes the tenant's sync lock, or fails with Conflict when another
 	// run holds it. The returned func releases it. On PostgreSQL the lock is a session
 	// advisory lock shared by every process on the database and released by the
-	// server if the holder dies; on SQLite it is held in this process only.
+	// server if the holder dies; on SQLite it is held in this process plus a lock
+	// file beside the database (flock, released when the holder dies).
 	LockTenantSync(ctx context.Context, tenantID string) (unlock func(), err error)
 }

@@ -2,6 +2,7 @@ package appstore
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
@@ -161,9 +162,9 @@ func (s *sqlStore) ListSyncRunErrors(ctx context.Context, runID int64, limit int
 	return out, nil
 }
 
-// sqliteLocks holds the in-process sync locks of SQLite stores. SQLite deployments run
-// one oktasync process, so a lock in memory is enough there; PostgreSQL deployments may
-// run several and use advisory locks instead.
+// sqliteLocks holds the in-process sync locks of SQLite stores (a lock file keeps other
+// processes on the same database file out). PostgreSQL deployments may run several
+// servers and use advisory locks instead.
 var sqliteLocks sync.Map // "store pointer/tenant" -> struct{}
 
 func (s *sqlStore) LockTenantSync(ctx context.Context, tenantID string) (func(), error) {
@@ -174,8 +175,32 @@ func (s *sqlStore) LockTenantSync(ctx context.Context, tenantID string) (func(),
 		if _, held := sqliteLocks.LoadOrStore(key, struct{}{}); held {
 			return nil, busy
 		}
+		// Another process on the same file (the CLI next to a running server) is kept
+		// out by a lock file beside the database, which dies with its holder.
+		var file string
+		if err := s.db.GetContext(ctx, &file, `SELECT file FROM pragma_database_list WHERE name = 'main'`); err != nil {
+			sqliteLocks.Delete(key)
+			return nil, s.wrap(op, err)
+		}
+		unlockFile := func() {}
+		if file != "" {
+			u, err := lockFile(file + ".sync-" + tenantID + ".lock")
+			if err != nil {
+				sqliteLocks.Delete(key)
+				if errors.Is(err, errLocked) {
+					return nil, busy
+				}
+				return nil, errkind.E(op, errkind.Transient, "cannot take the sync lock file", err)
+			}
+			unlockFile = u
+		}
 		var once sync.Once
-		return func() { once.Do(func() { sqliteLocks.Delete(key) }) }, nil
+		return func() {
+			once.Do(func() {
+				unlockFile()
+				sqliteLocks.Delete(key)
+			})
+		}, nil
 	}
 	// A session-level advisory lock on a connection of its own, held for the run: if the
 	// process dies the session ends and PostgreSQL releases the lock, so a crashed

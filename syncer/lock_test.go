@@ -80,3 +80,31 @@ func schemaOf(t *testing.T, url string) string {
 	}
 	return s
 }
+
+// TestSQLiteLockAcrossProcesses: two stores on one SQLite file (as `oktasync sync` next
+// to a running `oktasync serve`) do not run the same tenant's sync at once; the lock
+// file's lock is released with its holder (the SIGKILL test relies on that too).
+func TestSQLiteLockAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	url := storetest.SQLite.URL(t)
+	h := newHarnessAt(t, url, harnessOpts{})
+	other, err := appstore.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	otherSyncer := &syncer.Syncer{Store: other, Key: h.key, NewClient: h.syncer.NewClient}
+	run, err := h.syncer.Begin(ctx, tenant, syncer.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := otherSyncer.Begin(ctx, tenant, syncer.RunOptions{}); !errors.Is(err, errkind.Conflict) {
+		t.Fatalf("second store got %v, want Conflict", err)
+	}
+	if _, err := run.Execute(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := otherSyncer.Run(ctx, tenant, syncer.RunOptions{}); err != nil {
+		t.Fatalf("after the first run: %v", err)
+	}
+}
