@@ -72,7 +72,7 @@ func TestErrors(t *testing.T) {
 			{"stale If-Match on PATCH", "PATCH", "/Users/" + id, patchOp(`[{"op":"replace","value":{"active":false}}]`), []hdr{{"If-Match", `W/"999"`}}, 412, ""},
 			{"stale If-Match on DELETE", "DELETE", "/Users/" + id, "", []hdr{{"If-Match", `W/"999"`}}, 412, ""},
 			{"body over 1 MiB", "POST", "/Users", big, nil, 413, ""},
-			{"text/plain body", "POST", "/Users", `{"userName":"p@example.com"}`, []hdr{{"Content-Type", "text/plain"}}, 415, ""},
+			{"text/plain body", "POST", "/Users", `userName: p@example.com`, []hdr{{"Content-Type", "text/plain"}}, 415, ""},
 			{"form body", "PATCH", "/Users/" + id, `a=b`, []hdr{{"Content-Type", "application/x-www-form-urlencoded"}}, 415, ""},
 			{"bulk", "POST", "/Bulk", `{}`, nil, 501, ""},
 		}
@@ -95,8 +95,9 @@ func TestErrors(t *testing.T) {
 		if u["active"] != true || str(u, "userName") != "taken@example.com" || u["title"] != nil {
 			t.Fatalf("user changed by failed requests: %v", u)
 		}
-		// Both accepted media types, with and without charset.
-		for i, ct := range []string{"application/json", "application/json; charset=utf-8", "application/scim+json", "application/scim+json; charset=UTF-8"} {
+		// Both accepted media types, with and without charset, and JSON under another
+		// label (Okta's spec test posts without setting Content-Type).
+		for i, ct := range []string{"application/json", "application/json; charset=utf-8", "application/scim+json", "application/scim+json; charset=UTF-8", "text/plain; charset=utf-8", "application/x-www-form-urlencoded"} {
 			e.must(http.StatusCreated, "POST", "/Users", `{"userName":"ct`+string(rune('a'+i))+`@example.com"}`, hdr{"Content-Type", ct})
 		}
 	})
