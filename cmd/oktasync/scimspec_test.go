@@ -553,6 +553,15 @@ func oktaCRUDTest(c *scimClient) {
 	if r = c.must("GET", "/Users/"+id, "", http.StatusOK); gets(r.doc, "name.givenName") != "Crudder" {
 		t.Errorf("update not kept: %s", r.raw)
 	}
+	// The CRUD suite's own verification steps look the user up by userName.
+	verify := func(what string, ok func(u map[string]any) bool) {
+		t.Helper()
+		r := c.do("GET", "/Users?filter="+q(`userName eq "`+userName+`"`), "")
+		if rs := checkList(t, r); len(rs) != 1 || !ok(rs[0]) {
+			t.Errorf("verify %s: %s", what, r.raw)
+		}
+	}
+	verify("update", func(u map[string]any) bool { return gets(u, "name.givenName") == "Crudder" })
 
 	// Deactivate, reactivate, unassign: PATCH active, each verified with a GET. A
 	// deactivated user still answers 200, and still shows in an import.
@@ -564,6 +573,7 @@ func oktaCRUDTest(c *scimClient) {
 		if r = c.must("GET", "/Users/"+id, "", http.StatusOK); r.doc["active"] != active {
 			t.Errorf("after PATCH active=%t, GET shows %v", active, r.doc["active"])
 		}
+		verify(fmt.Sprintf("active=%t", active), func(u map[string]any) bool { return u["active"] == active })
 	}
 	// Custom apps made with Okta's App Integration Wizard send every update, the
 	// deactivation and reactivation included, as a GET followed by a whole-object PUT.
