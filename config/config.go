@@ -132,7 +132,8 @@ func (c *Config) validate(source map[string]string) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("public-url", "%q is not an absolute http(s) URL", c.PublicURL)
 		}
-		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+		// Accept the Target SCIM URL itself, as an admin may paste it from Okta.
+		c.PublicURL = strings.TrimSuffix(strings.TrimSuffix(c.PublicURL, "/"), "/scim/v2")
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		bad("log-level", "%q is not one of debug, info, warn, error", c.LogLevel)

@@ -47,6 +47,10 @@ func TestFlagsWinOverEnv(t *testing.T) {
 	if c.SCIMURL() != "https://sync.example.com/scim/v2" {
 		t.Fatalf("SCIMURL with public URL = %q", c.SCIMURL())
 	}
+	c, _ = load(t, map[string]string{"OKTASYNC_PUBLIC_URL": "https://sync.example.com/base/scim/v2/"})
+	if c.SCIMURL() != "https://sync.example.com/base/scim/v2" {
+		t.Fatalf("SCIMURL when the public URL is the SCIM URL = %q", c.SCIMURL())
+	}
 }
 
 func TestInvalidValuesNameTheCulprit(t *testing.T) {
