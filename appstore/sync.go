@@ -254,7 +254,10 @@ func (s *sqlStore) FindSyncUsers(ctx context.Context, tenantID, by string, value
 			args = append(args, v)
 		}
 		var rows []syncUserRow
-		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+syncUserCols+` FROM users WHERE users.tenant_id = ? AND users.deleted_at IS NULL AND users.`+by+` IN (`+placeholders(len(chunk))+`) ORDER BY users.id`), args...); err != nil {
+		// No ORDER BY: with one, SQLite prefers walking an index in id order over all
+		// the tenant's users to looking each value up (measured: seconds per call at a
+		// million users).
+		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+syncUserCols+` FROM users WHERE users.tenant_id = ? AND users.deleted_at IS NULL AND users.`+by+` IN (`+placeholders(len(chunk))+`)`), args...); err != nil {
 			return nil, s.wrap(op, err)
 		}
 		for _, r := range rows {
@@ -263,7 +266,7 @@ func (s *sqlStore) FindSyncUsers(ctx context.Context, tenantID, by string, value
 				return nil, err
 			}
 			key := map[string]string{ByID: u.ID, ByOktaUserID: u.OktaUserID, ByExternalID: u.ExternalID}[by]
-			if _, dup := out[key]; !dup { // the oldest id wins when a value is shared
+			if o, dup := out[key]; !dup || u.ID < o.ID { // the smallest id wins when a value is shared
 				out[key] = u
 			}
 		}
