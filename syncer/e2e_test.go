@@ -582,3 +582,35 @@ func TestRunHistoryAndLock(t *testing.T) {
 		h.sync(false)
 	})
 }
+
+// TestPushThenCrashKeepsNewerEdit: a run pushed an app edit to Okta and died before
+// storing the new snapshot; the app was edited again. The next run must recognise
+// Okta's value as its own earlier write (written ahead in the snapshot), not as an Okta
+// change that conflicts with, and under okta-wins undoes, the newer edit.
+func TestPushThenCrashKeepsNewerEdit(t *testing.T) {
+	forBackends(t, func(t *testing.T, b storetest.Backend) {
+		h := newHarness(t, b, harnessOpts{})
+		u := h.appCreate("sam@example.com", "Sam", "Tao", map[string]any{"title": "t0"})
+		h.sync(false)
+		oktaID := h.user(u.ID).OktaUserID
+		st, _ := h.store.SyncStates(h.ctx, tenant, []string{u.ID})
+		// The crashed run: edit t1 written ahead, pushed, snapshot not stored.
+		h.appUpdate(u.ID, func(u *appstore.User) { u.Attrs["title"] = "t1" })
+		ahead := st[u.ID]
+		ahead.Snapshot["_pending"] = map[string]any{"title": "t1"}
+		if err := h.store.SaveSyncState(h.ctx, ahead, -1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.sim.UpdateAppUser(h.appID, oktaID, "", map[string]any{"title": "t1"}); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+		// The newer edit, then the next run.
+		h.appUpdate(u.ID, func(u *appstore.User) { u.Attrs["title"] = "t2" })
+		rep := h.sync(false)
+		au, _ := h.appUser(oktaID)
+		if got := h.user(u.ID).Attrs["title"]; got != "t2" || au.Profile["title"] != "t2" || rep.Run.Counts[syncer.ActConflict] != 0 {
+			t.Errorf("app %v, Okta %v, counts %v; want t2 on both sides and no conflict", got, au.Profile["title"], rep.Run.Counts)
+		}
+	})
+}

@@ -322,6 +322,7 @@ func (r *Run) reconcile(ctx context.Context, u appstore.SyncUser, st appstore.Sy
 	var oktaV map[string]any
 	if au != nil {
 		oktaV = r.mapping.OktaValues(au)
+		base = settlePending(base, oktaV)
 	} else {
 		// Without an assignment Okta has no profile to compare: only "active" changed
 		// there; every other value counts as what was last agreed.
@@ -446,6 +447,18 @@ func (r *Run) reconcile(ctx context.Context, u appstore.SyncUser, st appstore.Sy
 			upd.Profile = nil
 		}
 		r.record(item(ActOktaUpdate, m.ToOkta))
+		if !r.opts.DryRun && hasBase {
+			// Write ahead what is about to be pushed: if the process dies after Okta
+			// took it but before the new snapshot is stored, the next run recognises
+			// Okta's value as its own write, not as an Okta change that would conflict
+			// with (and, under okta-wins, undo) a newer app edit.
+			ahead := maps.Clone(base)
+			ahead[pendingKey] = maps.Clone(m.ToOkta)
+			if err := r.s.Store.SaveSyncState(ctx, appstore.SyncState{TenantID: r.tenant.ID, UserID: u.ID, OktaUserID: u.OktaUserID,
+				Snapshot: ahead, OktaStatus: status}, -1); err != nil {
+				return failed(ActOktaUpdate, err)
+			}
+		}
 		if !r.opts.DryRun {
 			if err := r.retry(ctx, func() error {
 				got, err := r.okta.UpdateAppUser(ctx, u.OktaUserID, upd)
@@ -564,4 +577,30 @@ func (r *Run) reactivateInOkta(ctx context.Context, u appstore.SyncUser) (*oktac
 		return nil, failed(ActOktaReactivate, err)
 	}
 	return &au, nil
+}
+
+// pendingKey holds, inside a stored snapshot, the values a run was pushing to Okta.
+const pendingKey = "_pending"
+
+// settlePending folds a write-ahead into the snapshot: a pending value that Okta now
+// holds was this worker's own write and becomes the base; one Okta does not hold was
+// never applied and is dropped.
+func settlePending(base, oktaV map[string]any) map[string]any {
+	p, ok := base[pendingKey].(map[string]any)
+	if !ok {
+		return base
+	}
+	out := maps.Clone(base)
+	delete(out, pendingKey)
+	for k, v := range p {
+		if !same(oktaV[k], v) {
+			continue
+		}
+		if empty(v) {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
 }
