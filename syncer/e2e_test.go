@@ -1,6 +1,7 @@
 package syncer_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -613,4 +614,53 @@ func TestPushThenCrashKeepsNewerEdit(t *testing.T) {
 			t.Errorf("app %v, Okta %v, counts %v; want t2 on both sides and no conflict", got, au.Profile["title"], rep.Run.Counts)
 		}
 	})
+}
+
+// editingStore makes an app edit just before the worker's next write of a user, as a
+// user of the app saving a form in the middle of a run would.
+type editingStore struct {
+	appstore.Store
+	userID string
+	edit   func(u *appstore.User)
+	done   bool
+}
+
+func (s *editingStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(*appstore.User) error) (appstore.User, error) {
+	if !s.done && id == s.userID && appstore.ActorFrom(ctx).Kind == "syncer" {
+		s.done = true
+		if _, err := s.Store.UpdateUser(appCtx(), tenantID, id, func(u *appstore.User) error { s.edit(u); return nil }); err != nil {
+			return appstore.User{}, err
+		}
+	}
+	return s.Store.UpdateUser(ctx, tenantID, id, fn)
+}
+
+// TestAppEditDuringRunIsKept: the app edits a value at the moment the worker writes
+// Okta's value of it; the app's edit stays, and the next run settles it as a conflict.
+func TestAppEditDuringRunIsKept(t *testing.T) {
+	h := newHarness(t, storetest.SQLite, harnessOpts{policy: map[string]string{syncer.SettingConflict: "app-wins"}})
+	u := h.appCreate("tia@example.com", "Tia", "Ung", map[string]any{"title": "t0"})
+	h.sync(false)
+	oktaID := h.user(u.ID).OktaUserID
+	h.setPush(true, false, true)
+	if _, err := h.sim.UpdateAppUser(h.appID, oktaID, "", map[string]any{"title": "okta"}); err != nil {
+		t.Fatal(err)
+	}
+	es := &editingStore{Store: h.store, userID: u.ID, edit: func(u *appstore.User) { u.Attrs["title"] = "app" }}
+	sy := *h.syncer
+	sy.Store = es
+	if _, err := sy.Run(h.ctx, tenant, syncer.RunOptions{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !es.done {
+		t.Fatal("the worker never wrote the user")
+	}
+	if got := h.user(u.ID).Attrs["title"]; got != "app" {
+		t.Fatalf("the app's edit during the run was overwritten: title %v", got)
+	}
+	rep := h.sync(true)
+	au, _ := h.appUser(oktaID)
+	if au.Profile["title"] != "app" || h.user(u.ID).Attrs["title"] != "app" || rep.Run.Counts[syncer.ActConflict] != 1 {
+		t.Errorf("after the next run: Okta %v, app %v, counts %v", au.Profile["title"], h.user(u.ID).Attrs["title"], rep.Run.Counts)
+	}
 }

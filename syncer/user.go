@@ -480,11 +480,31 @@ func (r *Run) reconcile(ctx context.Context, u appstore.SyncUser, st appstore.Sy
 		}
 		r.record(item(action, m.ToApp))
 		if !r.opts.DryRun {
+			var skipped []string
 			if _, err := r.s.Store.UpdateUser(r.actorCtx(ctx), r.tenant.ID, u.ID, func(cur *appstore.User) error {
-				r.mapping.Apply(cur, m.ToApp)
+				// A value the app changed since this run read it is the app's newer
+				// edit: it is left alone (and synchronised by the next run).
+				now := r.mapping.AppValues(cur)
+				write := map[string]any{}
+				skipped = skipped[:0]
+				for k, v := range m.ToApp {
+					if same(now[k], appV[k]) {
+						write[k] = v
+					} else {
+						skipped = append(skipped, k)
+					}
+				}
+				r.mapping.Apply(cur, write)
 				return nil
 			}); err != nil {
 				return failed(action, err)
+			}
+			for _, k := range skipped {
+				if v, ok := base[k]; ok {
+					m.Base[k] = v
+				} else {
+					delete(m.Base, k)
+				}
 			}
 		}
 	}
