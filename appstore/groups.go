@@ -378,34 +378,11 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, tenantID, id string) error {
 }
 
 func (s *sqlStore) ListGroups(ctx context.Context, tenantID string, q Query) (Page[Group], error) {
-	const op = "appstore.ListGroups"
 	b := &sqlBuilder{d: s.d, res: schema.GroupResource(), table: "groups"}
-	where := "groups.tenant_id = ?"
-	args := []any{tenantID}
-	if q.Filter != nil {
-		cond, err := b.expr(q.Filter)
-		if err != nil {
-			return Page[Group]{}, errkind.E(op, errkind.Invalid, err.Error(), nil)
-		}
-		where += " AND " + cond
-		args = append(args, b.args...)
-	}
-	order, err := b.orderBy(q.SortBy, q.SortDesc)
-	if err != nil {
-		return Page[Group]{}, errkind.E(op, errkind.Invalid, err.Error(), nil)
-	}
-	var page Page[Group]
-	if err := s.db.GetContext(ctx, &page.Total, s.q(`SELECT count(*) FROM groups WHERE `+where), args...); err != nil {
-		return page, s.wrap(op, err)
-	}
-	limit, offset, ok := pageBounds(q, page.Total)
-	if !ok {
-		return page, nil
-	}
-	var rows []groupRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+groupCols+` FROM groups WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`),
-		append(args, limit, offset)...); err != nil {
-		return page, s.wrap(op, err)
+	total, rows, err := listRows[groupRow](ctx, s, "appstore.ListGroups", b, groupCols, "groups.tenant_id = ?", []any{tenantID}, q)
+	page := Page[Group]{Total: total}
+	if err != nil || rows == nil {
+		return page, err
 	}
 	page.Items = make([]Group, 0, len(rows))
 	ids := make([]string, 0, len(rows))

@@ -280,38 +280,16 @@ func (s *sqlStore) dropMember(ctx context.Context, tx *sqlx.Tx, id string, now i
 }
 
 func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Page[User], error) {
-	const op = "appstore.ListUsers"
 	res, err := s.userResource(ctx, s.db, tenantID)
 	if err != nil {
 		return Page[User]{}, err
 	}
 	b := &sqlBuilder{d: s.d, res: res, table: "users"}
-	where := "users.tenant_id = ? AND users.deleted_at IS NULL"
-	args := []any{tenantID}
-	if q.Filter != nil {
-		cond, err := b.expr(q.Filter)
-		if err != nil {
-			return Page[User]{}, errkind.E(op, errkind.Invalid, err.Error(), nil)
-		}
-		where += " AND " + cond
-		args = append(args, b.args...)
-	}
-	order, err := b.orderBy(q.SortBy, q.SortDesc)
-	if err != nil {
-		return Page[User]{}, errkind.E(op, errkind.Invalid, err.Error(), nil)
-	}
-	var page Page[User]
-	if err := s.db.GetContext(ctx, &page.Total, s.q(`SELECT count(*) FROM users WHERE `+where), args...); err != nil {
-		return page, s.wrap(op, err)
-	}
-	limit, offset, ok := pageBounds(q, page.Total)
-	if !ok {
-		return page, nil
-	}
-	var rows []userRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+userCols+` FROM users WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`),
-		append(args, limit, offset)...); err != nil {
-		return page, s.wrap(op, err)
+	total, rows, err := listRows[userRow](ctx, s, "appstore.ListUsers", b, userCols,
+		"users.tenant_id = ? AND users.deleted_at IS NULL", []any{tenantID}, q)
+	page := Page[User]{Total: total}
+	if err != nil || rows == nil {
+		return page, err
 	}
 	page.Items = make([]User, 0, len(rows))
 	for _, r := range rows {
@@ -322,6 +300,37 @@ func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Pag
 		page.Items = append(page.Items, u)
 	}
 	return page, nil
+}
+
+// listRows runs a listing of b's table: the count of every row matching where and
+// q.Filter, then the page of rows that q asks for, in q's order. rows is nil when no
+// page is wanted (count=0, or startIndex past the end).
+func listRows[R any](ctx context.Context, s *sqlStore, op string, b *sqlBuilder, cols, where string, args []any, q Query) (total int, rows []R, err error) {
+	if q.Filter != nil {
+		cond, err := b.expr(q.Filter)
+		if err != nil {
+			return 0, nil, errkind.E(op, errkind.Invalid, err.Error(), nil)
+		}
+		where += " AND " + cond
+		args = append(args, b.args...)
+	}
+	order, err := b.orderBy(q.SortBy, q.SortDesc)
+	if err != nil {
+		return 0, nil, errkind.E(op, errkind.Invalid, err.Error(), nil)
+	}
+	if err := s.db.GetContext(ctx, &total, s.q(`SELECT count(*) FROM `+b.table+` WHERE `+where), args...); err != nil {
+		return 0, nil, s.wrap(op, err)
+	}
+	limit, offset, ok := pageBounds(q, total)
+	if !ok {
+		return total, nil, nil
+	}
+	rows = []R{}
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+cols+` FROM `+b.table+` WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`),
+		append(args, limit, offset)...); err != nil {
+		return total, nil, s.wrap(op, err)
+	}
+	return total, rows, nil
 }
 
 // pageBounds turns a 1-based StartIndex and Count into LIMIT and OFFSET; ok is false when
