@@ -2,10 +2,10 @@ package appstore
 
 import (
 	"context"
-	"errors"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
