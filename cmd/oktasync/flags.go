@@ -85,6 +85,23 @@ func (f *cmdFlags) openStore(ctx context.Context) (appstore.Store, config.Config
 	return s, cfg, err
 }
 
+// start parses args, requires exactly n positional arguments (what names them in the
+// error) and opens the store: the opening of most commands.
+func (f *cmdFlags) start(ctx context.Context, args []string, n int, what string) ([]string, appstore.Store, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wantArgs(pos, n, what); err != nil {
+		return nil, nil, err
+	}
+	s, _, err := f.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, s, nil
+}
+
 // printJSON writes v as indented JSON.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -109,14 +109,7 @@ func tenantJSON(t appstore.Tenant) tenantOut {
 
 func tenantList(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant list", "", "db").withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	_, s, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
@@ -227,14 +220,7 @@ func attrAdd(ctx context.Context, e *env, args []string) error {
 	typ := f.String("type", schema.String, "attribute type: string, boolean, integer, decimal or dateTime")
 	multi := f.Bool("multi", false, "the attribute holds a list of values")
 	desc := f.String("description", "", "what the attribute means")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "attribute NAME"); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	pos, s, err := f.start(ctx, args, 1, "attribute NAME")
 	if err != nil {
 		return err
 	}
@@ -248,14 +234,7 @@ func attrAdd(ctx context.Context, e *env, args []string) error {
 
 func attrList(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant attributes list", "", "db").withTenant().withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	_, s, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
@@ -291,14 +270,7 @@ func attrList(ctx context.Context, e *env, args []string) error {
 
 func attrRemove(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant attributes remove", "NAME", "db").withTenant()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "attribute NAME"); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	pos, s, err := f.start(ctx, args, 1, "attribute NAME")
 	if err != nil {
 		return err
 	}

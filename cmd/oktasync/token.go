@@ -61,14 +61,7 @@ func printSecret(f *cmdFlags, c appstore.Credential, secret, verb string) error 
 
 func tokenCreate(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "token create", "[--tenant T]", "db").withTenant().withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	_, s, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
@@ -82,14 +75,7 @@ func tokenCreate(ctx context.Context, e *env, args []string) error {
 
 func tokenList(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "token list", "[--tenant T]", "db").withTenant().withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	_, s, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
@@ -138,14 +124,7 @@ func findCredential(ctx context.Context, s appstore.Store, tenant, ref string) (
 func tokenStatus(ctx context.Context, e *env, args []string, status string) error {
 	verb := map[string]string{appstore.StatusActive: "activate", appstore.StatusInactive: "deactivate"}[status]
 	f := newFlags(e, "token "+verb, "ID [--tenant T]", "db").withTenant()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "token ID or prefix"); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	pos, s, err := f.start(ctx, args, 1, "token ID or prefix")
 	if err != nil {
 		return err
 	}
@@ -163,14 +142,7 @@ func tokenStatus(ctx context.Context, e *env, args []string, status string) erro
 
 func tokenRenew(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "token renew", "ID [--tenant T]", "db").withTenant().withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "token ID or prefix"); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	pos, s, err := f.start(ctx, args, 1, "token ID or prefix")
 	if err != nil {
 		return err
 	}
@@ -188,14 +160,7 @@ func tokenRenew(ctx context.Context, e *env, args []string) error {
 
 func tokenRemove(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "token remove", "ID [--tenant T]", "db").withTenant()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "token ID or prefix"); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	pos, s, err := f.start(ctx, args, 1, "token ID or prefix")
 	if err != nil {
 		return err
 	}

@@ -314,14 +314,7 @@ func countProfileFlags(f *cmdFlags) int {
 func usersActive(ctx context.Context, e *env, args []string, active bool) error {
 	verb := map[bool]string{true: "reactivate", false: "deactivate"}[active]
 	f := newFlags(e, "users "+verb, "ID|USERNAME [--tenant T]", "db").withTenant()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "user ID or USERNAME"); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	pos, s, err := f.start(ctx, args, 1, "user ID or USERNAME")
 	if err != nil {
 		return err
 	}
