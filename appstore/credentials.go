@@ -302,7 +302,10 @@ func (s *sqlStore) AuthenticateToken(ctx context.Context, secret string) (Tenant
 	var r authRow
 	found := false
 	if ok {
-		err := s.db.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = ? AND c.prefix = ?`), CredentialBearer, prefix)
+		st, err := s.prepared(ctx, s.db, s.q(authSelect+` WHERE c.kind = ? AND c.prefix = ?`))
+		if err == nil {
+			err = st.GetContext(ctx, &r, CredentialBearer, prefix)
+		}
 		if err != nil && s.wrapKind(err) != errkind.NotFound {
 			return Tenant{}, Credential{}, s.wrap(op, err)
 		}

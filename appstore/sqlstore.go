@@ -28,6 +28,8 @@ type sqlStore struct {
 	// password-hashing cost once, not per request.
 	basicMu    sync.Mutex
 	basicCache map[string]time.Time
+
+	stmts stmtCache
 }
 
 func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
@@ -72,7 +74,12 @@ func finishOpen(ctx context.Context, db *sqlx.DB, d dialect) (*sqlStore, error) 
 }
 
 func (s *sqlStore) Backend() string { return s.d.name() }
-func (s *sqlStore) Close() error    { return s.db.Close() }
+
+// Close releases the cached statements and the database.
+func (s *sqlStore) Close() error {
+	s.closeStmts()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *sqlStore) Ping(ctx context.Context) error {
@@ -163,6 +170,8 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
+const auditInsert = `INSERT INTO audit_events (at, tenant_id, actor, operation, resource_type, resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?)`
+
 // audit inserts one audit event inside tx, attributed to the context's actor.
 func (s *sqlStore) audit(ctx context.Context, tx *sqlx.Tx, tenantID, op, resType, resID string, changes map[string]Change) error {
 	body := "{}"
@@ -173,7 +182,10 @@ func (s *sqlStore) audit(ctx context.Context, tx *sqlx.Tx, tenantID, op, resType
 		}
 		body = b
 	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit_events (at, tenant_id, actor, operation, resource_type, resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		s.micros(), tenantID, ActorFrom(ctx).String(), op, resType, resID, body)
+	st, err := s.prepared(ctx, tx, s.q(auditInsert))
+	if err != nil {
+		return s.wrap("appstore.audit", err)
+	}
+	_, err = st.ExecContext(ctx, s.micros(), tenantID, ActorFrom(ctx).String(), op, resType, resID, body)
 	return s.wrap("appstore.audit", err)
 }

@@ -102,6 +102,10 @@ func Open(ctx context.Context, url string) (Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.(*sqlStore).warmStatements(ctx); err != nil {
+		s.Close()
+		return nil, errkind.E("appstore.Open", errkind.Permanent, "preparing statements", err)
+	}
 	return s, nil
 }
 

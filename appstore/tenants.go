@@ -207,7 +207,11 @@ func (s *sqlStore) ListAttributes(ctx context.Context, tenantID string) ([]schem
 
 func (s *sqlStore) listAttributes(ctx context.Context, q sqlx.QueryerContext, tenantID string) ([]schema.CustomAttr, error) {
 	var rows []attrRow
-	if err := sqlx.SelectContext(ctx, q, &rows, s.q(`SELECT name, type, multi_valued, description FROM tenant_attributes WHERE tenant_id = ? ORDER BY name_key`), tenantID); err != nil {
+	st, err := s.prepared(ctx, q, s.q(`SELECT name, type, multi_valued, description FROM tenant_attributes WHERE tenant_id = ? ORDER BY name_key`))
+	if err == nil {
+		err = st.SelectContext(ctx, &rows, tenantID)
+	}
+	if err != nil {
 		return nil, s.wrap("appstore.ListAttributes", err)
 	}
 	out := make([]schema.CustomAttr, len(rows))

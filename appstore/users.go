@@ -153,16 +153,21 @@ func userChanges(old, u *User) map[string]Change {
 	return ch
 }
 
+const userByID = `SELECT ` + userCols + ` FROM users WHERE id = ? AND deleted_at IS NULL`
+
 func (s *sqlStore) getUser(ctx context.Context, q sqlx.QueryerContext, tenantID, id string, lock bool) (User, error) {
 	var r userRow
 	// By primary key alone, checking the tenant after: with tenant_id in the condition
 	// PostgreSQL may pick a (tenant_id, ...) index while a new table has no statistics
 	// yet, which turns every look-up of a first bulk import into a scan of the tenant.
-	query := `SELECT ` + userCols + ` FROM users WHERE id = ? AND deleted_at IS NULL`
+	query := userByID
 	if lock {
 		query += s.d.forUpdate()
 	}
-	err := sqlx.GetContext(ctx, q, &r, s.q(query), id)
+	st, err := s.prepared(ctx, q, s.q(query))
+	if err == nil {
+		err = st.GetContext(ctx, &r, id)
+	}
 	if err == nil && r.TenantID != tenantID {
 		err = sql.ErrNoRows
 	}
@@ -181,8 +186,10 @@ func (s *sqlStore) GetUser(ctx context.Context, tenantID, id string) (User, erro
 
 func (s *sqlStore) GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error) {
 	var r userRow
-	err := s.db.GetContext(ctx, &r, s.q(`SELECT `+userCols+` FROM users WHERE tenant_id = ? AND user_name_key = ? AND deleted_at IS NULL`),
-		tenantID, normalizeKey(strings.TrimSpace(userName)))
+	st, err := s.prepared(ctx, s.db, s.q(`SELECT `+userCols+` FROM users WHERE tenant_id = ? AND user_name_key = ? AND deleted_at IS NULL`))
+	if err == nil {
+		err = st.GetContext(ctx, &r, tenantID, normalizeKey(strings.TrimSpace(userName)))
+	}
 	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			return User{}, errkind.Errorf("appstore.GetUserByUserName", errkind.NotFound, "no user with userName %q", userName)
