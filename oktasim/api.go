@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -244,13 +245,7 @@ func paginate[T any](s *Sim, items []T, idOf func(T) string, pi pageInfo) ([]T, 
 		if !ok {
 			return nil, ""
 		}
-		start = len(items)
-		for i, it := range items {
-			if s.seqOf[idOf(it)] > after {
-				start = i
-				break
-			}
-		}
+		start = sort.Search(len(items), func(i int) bool { return s.seqOf[idOf(items[i])] > after })
 	}
 	end := min(start+pi.limit, len(items))
 	out := items[start:end]
@@ -661,11 +656,15 @@ func (s *Sim) listAppUsersHTTP(w http.ResponseWriter, r *http.Request) {
 	var out []any
 	var next string
 	if e == nil {
-		var all []*appUser
-		for _, au := range s.sortedAppUsers(a) {
-			if prefix == "" || appUserMatchesQ(au, prefix) {
-				all = append(all, au)
+		all := s.sortedAppUsers(a)
+		if prefix != "" {
+			var matching []*appUser
+			for _, au := range all {
+				if appUserMatchesQ(au, prefix) {
+					matching = append(matching, au)
+				}
 			}
+			all = matching
 		}
 		var page []*appUser
 		page, next = paginate(s, all, func(au *appUser) string { return au.userID }, pi)

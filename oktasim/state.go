@@ -160,6 +160,9 @@ type app struct {
 	// pushed maps pushed Okta group ids to their SCIM group ids ("" until
 	// the push succeeded).
 	pushed map[string]string
+	// sorted caches users in creation order between assignment changes, so
+	// that paging through a large app is not a sort per page; nil when stale.
+	sorted []*appUser
 }
 
 type group struct {
@@ -594,6 +597,7 @@ func (s *Sim) newAppUser(a *app, u *user, userName string) *appUser {
 		au.status, au.syncState = StatusActive, "DISABLED"
 	}
 	a.users[u.id] = au
+	a.sorted = nil
 	return au
 }
 
@@ -730,6 +734,7 @@ func (s *Sim) unassignLocked(a *app, userID string) *Error {
 
 func (s *Sim) removeAppUser(a *app, au *appUser) {
 	delete(a.users, au.userID)
+	a.sorted = nil
 	a.lastUpdated = s.now()
 	if au.externalID != "" {
 		s.enqueueDeprovision(a, au)
@@ -768,12 +773,18 @@ func (s *Sim) AppUser(appID, userID string) (AppUser, error) {
 
 func (s *Sim) userSeq(id string) uint64 { return s.seqOf[id] }
 
+// sortedAppUsers returns a's users in creation order. The slice is shared
+// until the next assignment change: callers read it and never modify it.
 func (s *Sim) sortedAppUsers(a *app) []*appUser {
+	if a.sorted != nil && len(a.sorted) == len(a.users) {
+		return a.sorted
+	}
 	out := make([]*appUser, 0, len(a.users))
 	for _, au := range a.users {
 		out = append(out, au)
 	}
 	slices.SortFunc(out, func(x, y *appUser) int { return cmpU64(s.userSeq(x.userID), s.userSeq(y.userID)) })
+	a.sorted = out
 	return out
 }
 
