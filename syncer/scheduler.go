@@ -33,7 +33,9 @@ type Scheduler struct {
 	RunFunc func(ctx context.Context, tenantID string, full bool) error
 	// OnStart, when set, is called as each run is launched, with the time it fell due.
 	OnStart func(tenantID string, full bool, at time.Time)
-	Log     *slog.Logger
+	// OnFinish, when set, is called once a run has ended and its tenant can run again.
+	OnFinish func(tenantID string, full bool)
+	Log      *slog.Logger
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -166,6 +168,9 @@ func (s *Scheduler) start(ctx context.Context, tenant string, full bool, at time
 			s.mu.Lock()
 			delete(s.running, tenant)
 			s.mu.Unlock()
+			if s.OnFinish != nil {
+				s.OnFinish(tenant, full)
+			}
 		}()
 		run := s.RunFunc
 		if run == nil {

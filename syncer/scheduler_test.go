@@ -95,17 +95,22 @@ func TestSchedulerFiresOnCron(t *testing.T) {
 	clock := newFakeClock(time.Date(2026, 1, 5, 2, 50, 0, 0, time.Local))
 	var mu sync.Mutex
 	var got []string
+	var inFlight sync.WaitGroup
 	s := &syncer.Scheduler{Syncer: &syncer.Syncer{Store: store, Key: key}, Clock: clock,
 		RunFunc: func(ctx context.Context, tenant string, full bool) error { return nil },
 		OnStart: func(tenant string, full bool, at time.Time) {
 			mu.Lock()
 			defer mu.Unlock()
 			got = append(got, fmt.Sprintf("%s %s full=%v", at.Format("15:04"), tenant, full))
-		}}
+			inFlight.Add(1)
+		},
+		OnFinish: func(string, bool) { inFlight.Done() }}
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()
 	for i := 0; i < 41; i++ {
 		<-clock.registered
+		// Let the runs of this minute end, as they would long before the next one.
+		inFlight.Wait()
 		clock.Advance(time.Minute)
 	}
 	<-clock.registered
