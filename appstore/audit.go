@@ -102,7 +102,7 @@ func (s *sqlStore) DueMail(ctx context.Context, limit int) ([]Mail, error) {
 	}
 	var rows []mailRow
 	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT id, tenant_id, recipient, subject, body, attempts, next_attempt, last_error, sent_at, created_at
-		FROM mail_queue WHERE sent_at IS NULL AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`), s.micros(), limit); err != nil {
+		FROM mail_queue WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`), s.micros(), limit); err != nil {
 		return nil, s.wrap("appstore.DueMail", err)
 	}
 	out := make([]Mail, len(rows))
@@ -113,19 +113,23 @@ func (s *sqlStore) DueMail(ctx context.Context, limit int) ([]Mail, error) {
 	return out, nil
 }
 
-// MarkMail stores the outcome of a delivery attempt: m.Sent set means delivered;
-// otherwise m.Attempts, m.LastError and m.NextAttempt say when to try again.
+// MarkMail stores the outcome of a delivery attempt: m.Sent set means delivered,
+// m.GaveUp set means abandoned; otherwise m.Attempts, m.LastError and m.NextAttempt say
+// when to try again.
 func (s *sqlStore) MarkMail(ctx context.Context, m Mail) error {
-	var sent any
+	var sent, gaveUp any
 	if !m.Sent.IsZero() {
 		sent = m.Sent.UnixMicro()
+	}
+	if !m.GaveUp.IsZero() {
+		gaveUp = m.GaveUp.UnixMicro()
 	}
 	next := m.NextAttempt
 	if next.IsZero() {
 		next = time.UnixMicro(s.micros())
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE mail_queue SET attempts = ?, last_error = ?, next_attempt = ?, sent_at = ? WHERE id = ?`),
-		m.Attempts, m.LastError, next.UnixMicro(), sent, m.ID)
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE mail_queue SET attempts = ?, last_error = ?, next_attempt = ?, sent_at = ?, gave_up_at = ? WHERE id = ?`),
+		m.Attempts, m.LastError, next.UnixMicro(), sent, gaveUp, m.ID)
 	if err != nil {
 		return s.wrap("appstore.MarkMail", err)
 	}

@@ -84,8 +84,9 @@ type Store interface {
 	EnqueueMail(ctx context.Context, m Mail) error
 	// DueMail returns up to limit unsent mails whose next attempt is due.
 	DueMail(ctx context.Context, limit int) ([]Mail, error)
-	// MarkMail records a delivery attempt: m.Sent non-zero means delivered; otherwise
-	// m.Attempts, m.LastError and m.NextAttempt say when to try again.
+	// MarkMail records a delivery attempt: m.Sent non-zero means delivered, m.GaveUp
+	// non-zero means abandoned; otherwise m.Attempts, m.LastError and m.NextAttempt say
+	// when to try again.
 	MarkMail(ctx context.Context, m Mail) error
 
 	SyncStore

@@ -203,7 +203,10 @@ type Mail struct {
 	NextAttempt time.Time
 	LastError   string
 	Sent        time.Time // zero until sent
-	Created     time.Time
+	// GaveUp is when delivery was abandoned (a permanent failure, or too many attempts);
+	// zero otherwise. Such a mail stays in the queue, with LastError, but is never due.
+	GaveUp  time.Time
+	Created time.Time
 }
 
 // Page is one page of a listing.

@@ -33,10 +33,6 @@ const (
 	DefaultTimeout      = 30 * time.Second
 )
 
-// deadLetter is how far a mail that will never be sent is pushed back: the queue keeps
-// it (with its last error) for inspection, but DueMail never returns it again.
-const deadLetter = 100 * 365 * 24 * time.Hour
-
 // Options configures a Mailer. Zero values take the documented defaults.
 type Options struct {
 	// SMTPURL is smtp://[user:pass@]host[:port] (port 587 by default; STARTTLS is used
@@ -152,7 +148,7 @@ func (m *Mailer) DeliverDue(ctx context.Context) (int, error) {
 		} else {
 			mail.LastError = err.Error()
 			if permanent(err) || mail.Attempts >= m.opts.MaxAttempts {
-				mail.NextAttempt = now.Add(deadLetter)
+				mail.GaveUp = now // kept with its last error for inspection, never due again
 				m.log.Error("mailer: giving up", "mail", mail.ID, "tenant", mail.TenantID, "attempts", mail.Attempts, "err", err)
 			} else {
 				mail.NextAttempt = now.Add(m.backoff(mail.Attempts))

@@ -870,4 +870,20 @@ func testMail(t *testing.T, s appstore.Store) {
 	if due, _ := s.DueMail(ctx, 10); len(due) != 0 {
 		t.Fatalf("sent mail still due: %+v", due)
 	}
+	// An abandoned mail is never due again, whatever its next attempt says.
+	if err := s.EnqueueMail(ctx, appstore.Mail{TenantID: "default", To: "b@example.com", Subject: "Welcome", Body: "Hi"}); err != nil {
+		t.Fatal(err)
+	}
+	due, _ = s.DueMail(ctx, 10)
+	if len(due) != 1 {
+		t.Fatalf("due = %+v", due)
+	}
+	m = due[0]
+	m.Attempts, m.LastError, m.GaveUp, m.NextAttempt = 8, "550 no such user", m.Created, m.Created
+	if err := s.MarkMail(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueMail(ctx, 10); len(due) != 0 {
+		t.Fatalf("abandoned mail still due: %+v", due)
+	}
 }
