@@ -102,6 +102,24 @@ func (f *cmdFlags) start(ctx context.Context, args []string, n int, what string)
 	return pos, s, nil
 }
 
+// startTenant parses args, takes the tenant from the one positional argument or
+// --tenant, and opens the store.
+func (f *cmdFlags) startTenant(ctx context.Context, args []string) (string, appstore.Store, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := tenantArg(f, pos)
+	if err != nil {
+		return "", nil, err
+	}
+	s, _, err := f.openStore(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return id, s, nil
+}
+
 // printJSON writes v as indented JSON.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -505,15 +505,7 @@ func oktaSet(ctx context.Context, e *env, args []string) error {
 func oktaPolicy(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant okta policy", "[--tenant T] [--schedule SPEC] [--full-schedule SPEC] [--conflict P] [--unmatched P] [--deactivate P]", "db").withTenant()
 	pf := addPolicyFlags(f)
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := tenantArg(f, pos)
-	if err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	id, s, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
@@ -550,15 +542,7 @@ type oktaOut struct {
 
 func oktaShow(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant okta show", "[--tenant T] [--json]", "db").withTenant().withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := tenantArg(f, pos)
-	if err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	id, s, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
@@ -624,15 +608,7 @@ func oktaTest(ctx context.Context, e *env, args []string) error {
 
 func oktaRemove(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant okta remove", "[--tenant T]", "db").withTenant()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := tenantArg(f, pos)
-	if err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	id, s, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
@@ -658,15 +634,7 @@ type mappingRow struct {
 
 func mappingShow(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant mapping show", "[--tenant T] [--json]", "db").withTenant().withJSON()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := tenantArg(f, pos)
-	if err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	id, s, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}

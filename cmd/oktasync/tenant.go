@@ -143,15 +143,7 @@ func onOff(b bool) string {
 func tenantEnable(ctx context.Context, e *env, args []string, on bool) error {
 	verb := map[bool]string{true: "enable", false: "disable"}[on]
 	f := newFlags(e, "tenant "+verb, "ID", "db").withTenant()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	id, err := tenantArg(f, pos)
-	if err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	id, s, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
