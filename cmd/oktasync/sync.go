@@ -33,7 +33,12 @@ func setupSync(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, store
 	key, err := cfg.Key()
 	if err != nil {
 		// The server still serves SCIM; syncs fail with a message naming the setting.
-		log.Warn("sync with Okta is off until OKTASYNC_SECRET_KEY is set", "reason", err.Error())
+		// That is only worth a warning when some tenant is connected to Okta already.
+		level := slog.LevelInfo
+		if conns, lerr := store.ListOktaConnections(ctx); lerr == nil && len(conns) > 0 {
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, "sync with Okta is off until OKTASYNC_SECRET_KEY is set", "reason", err.Error())
 		key = nil
 	}
 	sy := &syncer.Syncer{Store: store, Key: key, Log: log}
