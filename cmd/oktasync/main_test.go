@@ -213,7 +213,7 @@ func TestTenantsAttributesUsers(t *testing.T) {
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +249,7 @@ func (s *syncBuffer) String() string {
 }
 
 // startServe runs `oktasync serve` in-process and waits until /healthz answers.
-func startServe(t *testing.T, vars map[string]string) *server {
+func startServe(t testing.TB, vars map[string]string) *server {
 	t.Helper()
 	s := &server{addr: freeAddr(t), stdout: &syncBuffer{}, done: make(chan int, 1)}
 	full := map[string]string{"OKTASYNC_LISTEN": s.addr, "OKTASYNC_LOG_LEVEL": "warn"}
@@ -282,7 +282,7 @@ func startServe(t *testing.T, vars map[string]string) *server {
 }
 
 // stop shuts the server down as SIGTERM would and returns its exit code.
-func (s *server) stop(t *testing.T) int {
+func (s *server) stop(t testing.TB) int {
 	if s.cancel == nil {
 		return 0
 	}
@@ -298,7 +298,7 @@ func (s *server) stop(t *testing.T) int {
 }
 
 // bootToken extracts the token printed on first start.
-func bootToken(t *testing.T, out string) (scimURL, token string) {
+func bootToken(t testing.TB, out string) (scimURL, token string) {
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
