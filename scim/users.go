@@ -109,21 +109,28 @@ func splitUser(doc map[string]any) (userFields, error) {
 	return f, nil
 }
 
-func (s *server) createUser(w http.ResponseWriter, r *request) error {
-	ctx := r.Context()
+// readUser reads a POST or PUT body as a user of the tenant's User resource type,
+// normalised and split into the store's fields.
+func (s *server) readUser(w http.ResponseWriter, r *request) (*schema.Resource, userFields, error) {
 	body, err := s.readJSON(w, r)
 	if err != nil {
-		return err
+		return nil, userFields{}, err
 	}
-	res, err := s.resource(ctx, r, userKind)
+	res, err := s.resource(r.Context(), r, userKind)
 	if err != nil {
-		return err
+		return nil, userFields{}, err
 	}
 	doc, err := normalize(res, body)
 	if err != nil {
-		return err
+		return nil, userFields{}, err
 	}
 	f, err := splitUser(doc)
+	return res, f, err
+}
+
+func (s *server) createUser(w http.ResponseWriter, r *request) error {
+	ctx := r.Context()
+	res, f, err := s.readUser(w, r)
 	if err != nil {
 		return err
 	}
@@ -192,19 +199,7 @@ func (s *server) respondUser(w http.ResponseWriter, r *request, res *schema.Reso
 
 func (s *server) replaceUser(w http.ResponseWriter, r *request, id string) error {
 	ctx := r.Context()
-	body, err := s.readJSON(w, r)
-	if err != nil {
-		return err
-	}
-	res, err := s.resource(ctx, r, userKind)
-	if err != nil {
-		return err
-	}
-	doc, err := normalize(res, body)
-	if err != nil {
-		return err
-	}
-	f, err := splitUser(doc)
+	res, f, err := s.readUser(w, r)
 	if err != nil {
 		return err
 	}

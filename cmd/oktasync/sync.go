@@ -299,14 +299,7 @@ func syncHistory(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "sync history", "[--tenant T] [--limit N] [--json]", "db").withJSON()
 	tenant := f.String("tenant", "", "tenant id (default: every tenant)")
 	limit := f.Int("limit", 20, "how many runs, newest first")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
-		return err
-	}
-	s, _, err := f.openStore(ctx)
+	_, s, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
