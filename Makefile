@@ -24,6 +24,7 @@ test-race:
 
 lint:
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 bench:
@@ -31,8 +32,8 @@ bench:
 
 # Short fuzzing runs of the parsers; CI runs these too.
 fuzz:
-	$(GO) test ./scim/filter -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./scim/filter -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./scimfilter -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./scimfilter -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./scim -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZTIME)
 
 # The sync loop end to end: oktasim and oktasync serve on SQLite, wired both ways; both

@@ -3,7 +3,7 @@ package appstore
 import (
 	"strings"
 
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // canonicalAttrs renames attribute keys to their schema spelling ("EMAILS" → "emails",
@@ -11,7 +11,7 @@ import (
 // multi-valued attributes. SCIM attribute names are case-insensitive, while filters are
 // translated to JSON lookups by exact key, so the stored document must use one spelling.
 // Keys the schema does not know are kept as they are.
-func canonicalAttrs(res *schema.Resource, attrs map[string]any) map[string]any {
+func canonicalAttrs(res *scimschema.Resource, attrs map[string]any) map[string]any {
 	out := make(map[string]any, len(attrs))
 	for k, v := range attrs {
 		if ext := res.Extension(k); ext != nil {
@@ -31,10 +31,10 @@ func canonicalAttrs(res *schema.Resource, attrs map[string]any) map[string]any {
 	return out
 }
 
-func canonicalObject(defs []*schema.Attribute, m map[string]any) map[string]any {
+func canonicalObject(defs []*scimschema.Attribute, m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		var def *schema.Attribute
+		var def *scimschema.Attribute
 		for _, d := range defs {
 			if strings.EqualFold(d.Name, k) {
 				def = d
@@ -50,8 +50,8 @@ func canonicalObject(defs []*schema.Attribute, m map[string]any) map[string]any 
 	return out
 }
 
-func canonicalValue(a *schema.Attribute, v any) any {
-	if a.Type != schema.Complex {
+func canonicalValue(a *scimschema.Attribute, v any) any {
+	if a.Type != scimschema.Complex {
 		return v
 	}
 	switch t := v.(type) {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oktasync/oktasync/scim/filter"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimfilter"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // TestUserNameLookupUsesIndex checks on PostgreSQL that Okta's hot-path query, the
@@ -55,11 +55,11 @@ func TestUserNameLookupUsesIndex(t *testing.T) {
 	if _, err := s.db.ExecContext(ctx, `ANALYZE users`); err != nil {
 		t.Fatal(err)
 	}
-	f, err := filter.Parse(`userName eq "USER42@example.com"`)
+	f, err := scimfilter.Parse(`userName eq "USER42@example.com"`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &sqlBuilder{d: s.d, res: schema.UserResource(nil), table: "users"}
+	b := &sqlBuilder{d: s.d, res: scimschema.UserResource(nil), table: "users"}
 	cond, err := b.expr(f)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oktasync/oktasync/errkind"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 type groupRow struct {
@@ -378,7 +378,7 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, tenantID, id string) error {
 }
 
 func (s *sqlStore) ListGroups(ctx context.Context, tenantID string, q Query) (Page[Group], error) {
-	b := &sqlBuilder{d: s.d, res: schema.GroupResource(), table: "groups"}
+	b := &sqlBuilder{d: s.d, res: scimschema.GroupResource(), table: "groups"}
 	total, rows, err := listRows[groupRow](ctx, s, "appstore.ListGroups", b, groupCols, "groups.tenant_id = ?", []any{tenantID}, q)
 	page := Page[Group]{Total: total}
 	if err != nil || rows == nil {

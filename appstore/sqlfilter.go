@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oktasync/oktasync/scim/filter"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimfilter"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // sqlBuilder translates a parsed SCIM filter into an SQL condition over users or groups.
@@ -17,7 +17,7 @@ import (
 // into the SQL text: every value travels as a bound parameter.
 type sqlBuilder struct {
 	d     dialect
-	res   *schema.Resource
+	res   *scimschema.Resource
 	table string // "users" or "groups"
 	args  []any
 	n     int // alias counter
@@ -41,8 +41,8 @@ type accessor struct {
 type elements struct {
 	from  string
 	corr  string
-	attr  *schema.Attribute
-	field func(sub *schema.Attribute) (accessor, error)
+	attr  *scimschema.Attribute
+	field func(sub *scimschema.Attribute) (accessor, error)
 }
 
 func (b *sqlBuilder) alias() string {
@@ -57,15 +57,15 @@ func (b *sqlBuilder) bind(fragment string, v any) string {
 	return fragment
 }
 
-func (b *sqlBuilder) expr(e filter.Expr) (string, error) {
+func (b *sqlBuilder) expr(e scimfilter.Expr) (string, error) {
 	return b.exprIn(e, nil)
 }
 
 // exprIn translates e; inside a value path, el is the multi-valued attribute whose
 // elements the relative attribute names refer to.
-func (b *sqlBuilder) exprIn(e filter.Expr, el *elements) (string, error) {
+func (b *sqlBuilder) exprIn(e scimfilter.Expr, el *elements) (string, error) {
 	switch n := e.(type) {
-	case *filter.Logical:
+	case *scimfilter.Logical:
 		l, err := b.exprIn(n.Left, el)
 		if err != nil {
 			return "", err
@@ -79,13 +79,13 @@ func (b *sqlBuilder) exprIn(e filter.Expr, el *elements) (string, error) {
 			op = " OR "
 		}
 		return "(" + l + op + r + ")", nil
-	case *filter.Not:
+	case *scimfilter.Not:
 		x, err := b.exprIn(n.X, el)
 		if err != nil {
 			return "", err
 		}
 		return "(NOT " + x + ")", nil
-	case *filter.ValuePath:
+	case *scimfilter.ValuePath:
 		if el != nil {
 			return "", fmt.Errorf("value paths cannot be nested: %s", n.Path)
 		}
@@ -98,7 +98,7 @@ func (b *sqlBuilder) exprIn(e filter.Expr, el *elements) (string, error) {
 			return "", err
 		}
 		return "EXISTS (SELECT 1 FROM " + els.from + " WHERE " + els.corr + " AND " + inner + ")", nil
-	case *filter.Compare:
+	case *scimfilter.Compare:
 		if el != nil {
 			if n.Path.URN != "" || n.Path.Sub != "" {
 				return "", fmt.Errorf("inside %s[...] name a sub-attribute of %s, not %s", el.attr.Name, el.attr.Name, n.Path)
@@ -120,19 +120,19 @@ func (b *sqlBuilder) exprIn(e filter.Expr, el *elements) (string, error) {
 }
 
 // compareTop translates a comparison whose attribute path is relative to the resource.
-func (b *sqlBuilder) compareTop(c *filter.Compare) (string, error) {
+func (b *sqlBuilder) compareTop(c *scimfilter.Compare) (string, error) {
 	owner, a := b.res.Lookup(c.Path.URN, c.Path.Attr)
 	if a == nil {
 		return "", fmt.Errorf("unknown attribute %q", c.Path.String())
 	}
 	if a.MultiValued {
-		els, err := b.elementsOf(filter.AttrPath{URN: c.Path.URN, Attr: c.Path.Attr})
+		els, err := b.elementsOf(scimfilter.AttrPath{URN: c.Path.URN, Attr: c.Path.Attr})
 		if err != nil {
 			return "", err
 		}
 		subName := c.Path.Sub
 		var acc accessor
-		if a.Type == schema.Complex {
+		if a.Type == scimschema.Complex {
 			if subName == "" {
 				subName = "value"
 			}
@@ -156,12 +156,12 @@ func (b *sqlBuilder) compareTop(c *filter.Compare) (string, error) {
 		}
 		return "EXISTS (SELECT 1 FROM " + els.from + " WHERE " + els.corr + " AND " + cond + ")", nil
 	}
-	if a.Type == schema.Complex && c.Path.Sub == "" {
+	if a.Type == scimschema.Complex && c.Path.Sub == "" {
 		if strings.EqualFold(c.Op, "pr") {
 			// A complex attribute is present when any of its sub-attributes is.
 			var parts []string
 			for _, sub := range a.SubAttributes {
-				part, err := b.compareTop(&filter.Compare{Path: filter.AttrPath{URN: c.Path.URN, Attr: a.Name, Sub: sub.Name}, Op: "pr"})
+				part, err := b.compareTop(&scimfilter.Compare{Path: scimfilter.AttrPath{URN: c.Path.URN, Attr: a.Name, Sub: sub.Name}, Op: "pr"})
 				if err != nil {
 					return "", err
 				}
@@ -179,11 +179,11 @@ func (b *sqlBuilder) compareTop(c *filter.Compare) (string, error) {
 }
 
 // single returns the accessor of a single-valued attribute (or sub-attribute).
-func (b *sqlBuilder) single(owner *schema.Schema, a *schema.Attribute, subName string) (accessor, error) {
+func (b *sqlBuilder) single(owner *scimschema.Schema, a *scimschema.Attribute, subName string) (accessor, error) {
 	t := b.table
 	target := a
 	if subName != "" {
-		if a.Type != schema.Complex {
+		if a.Type != scimschema.Complex {
 			return accessor{}, fmt.Errorf("%s has no sub-attributes", a.Name)
 		}
 		target = a.Sub(subName)
@@ -194,35 +194,35 @@ func (b *sqlBuilder) single(owner *schema.Schema, a *schema.Attribute, subName s
 	if owner == nil { // id, externalId, meta
 		switch a.Name {
 		case "id":
-			return accessor{typ: schema.String, text: t + ".id", notNull: true}, nil
+			return accessor{typ: scimschema.String, text: t + ".id", notNull: true}, nil
 		case "externalId":
-			return accessor{typ: schema.String, text: t + ".external_id"}, nil
+			return accessor{typ: scimschema.String, text: t + ".external_id"}, nil
 		case "meta":
 			switch target.Name {
 			case "created":
-				return accessor{typ: schema.DateTime, text: t + ".created_at", micros: true, notNull: true}, nil
+				return accessor{typ: scimschema.DateTime, text: t + ".created_at", micros: true, notNull: true}, nil
 			case "lastModified":
-				return accessor{typ: schema.DateTime, text: t + ".updated_at", micros: true, notNull: true}, nil
+				return accessor{typ: scimschema.DateTime, text: t + ".updated_at", micros: true, notNull: true}, nil
 			case "resourceType":
-				return accessor{typ: schema.String, constant: b.res.Name}, nil
+				return accessor{typ: scimschema.String, constant: b.res.Name}, nil
 			}
 		}
 		return accessor{}, fmt.Errorf("filtering on %s.%s is not supported", a.Name, target.Name)
 	}
 	switch {
-	case b.table == "users" && owner == schema.User && a.Name == "userName":
-		return accessor{typ: schema.String, text: "users.user_name_key", keyed: true, ci: true, notNull: true}, nil
-	case b.table == "users" && owner == schema.User && a.Name == "active":
-		return accessor{typ: schema.Boolean, isTrue: "(users.active)", isFalse: "(NOT users.active)", notNull: true}, nil
-	case b.table == "users" && owner == schema.User && a.Name == "password":
+	case b.table == "users" && owner == scimschema.User && a.Name == "userName":
+		return accessor{typ: scimschema.String, text: "users.user_name_key", keyed: true, ci: true, notNull: true}, nil
+	case b.table == "users" && owner == scimschema.User && a.Name == "active":
+		return accessor{typ: scimschema.Boolean, isTrue: "(users.active)", isFalse: "(NOT users.active)", notNull: true}, nil
+	case b.table == "users" && owner == scimschema.User && a.Name == "password":
 		return accessor{}, fmt.Errorf("password cannot be filtered on")
 	case b.table == "groups" && a.Name == "displayName":
-		return accessor{typ: schema.String, text: "groups.display_name_key", keyed: true, ci: true, notNull: true}, nil
+		return accessor{typ: scimschema.String, text: "groups.display_name_key", keyed: true, ci: true, notNull: true}, nil
 	case b.table == "groups":
 		return accessor{}, fmt.Errorf("filtering on %s is not supported", a.Name)
 	}
 	keys := []string{}
-	if owner != schema.User {
+	if owner != scimschema.User {
 		keys = append(keys, owner.ID)
 	}
 	keys = append(keys, a.Name)
@@ -232,7 +232,7 @@ func (b *sqlBuilder) single(owner *schema.Schema, a *schema.Attribute, subName s
 	return b.jsonAccessor(target, "users.attrs", keys...), nil
 }
 
-func (b *sqlBuilder) jsonAccessor(a *schema.Attribute, doc string, keys ...string) accessor {
+func (b *sqlBuilder) jsonAccessor(a *scimschema.Attribute, doc string, keys ...string) accessor {
 	return accessor{typ: a.Type, ci: !a.CaseExact,
 		text:    b.d.jsonText(doc, keys...),
 		num:     b.d.jsonNumber(doc, keys...),
@@ -241,7 +241,7 @@ func (b *sqlBuilder) jsonAccessor(a *schema.Attribute, doc string, keys ...strin
 }
 
 // elementsOf returns the rows of a multi-valued attribute.
-func (b *sqlBuilder) elementsOf(p filter.AttrPath) (*elements, error) {
+func (b *sqlBuilder) elementsOf(p scimfilter.AttrPath) (*elements, error) {
 	owner, a := b.res.Lookup(p.URN, p.Attr)
 	if a == nil {
 		return nil, fmt.Errorf("unknown attribute %q", p.String())
@@ -255,26 +255,26 @@ func (b *sqlBuilder) elementsOf(p filter.AttrPath) (*elements, error) {
 		return &elements{attr: a,
 			from: "group_members " + al,
 			corr: al + ".group_id = groups.id",
-			field: func(sub *schema.Attribute) (accessor, error) {
+			field: func(sub *scimschema.Attribute) (accessor, error) {
 				switch sub.Name {
 				case "value":
-					return accessor{typ: schema.String, text: al + ".member_id", notNull: true}, nil
+					return accessor{typ: scimschema.String, text: al + ".member_id", notNull: true}, nil
 				case "type":
-					return accessor{typ: schema.String, text: al + ".member_type", notNull: true}, nil
+					return accessor{typ: scimschema.String, text: al + ".member_type", notNull: true}, nil
 				}
 				return accessor{}, fmt.Errorf("filtering on members.%s is not supported", sub.Name)
 			}}, nil
-	case b.table == "users" && owner == schema.User && a.Name == "groups":
+	case b.table == "users" && owner == scimschema.User && a.Name == "groups":
 		g := al + "g"
 		return &elements{attr: a,
 			from: "group_members " + al + " JOIN groups " + g + " ON " + g + ".id = " + al + ".group_id",
 			corr: al + ".member_id = users.id",
-			field: func(sub *schema.Attribute) (accessor, error) {
+			field: func(sub *scimschema.Attribute) (accessor, error) {
 				switch sub.Name {
 				case "value":
-					return accessor{typ: schema.String, text: al + ".group_id", notNull: true}, nil
+					return accessor{typ: scimschema.String, text: al + ".group_id", notNull: true}, nil
 				case "display":
-					return accessor{typ: schema.String, text: g + ".display_name_key", keyed: true, ci: true, notNull: true}, nil
+					return accessor{typ: scimschema.String, text: g + ".display_name_key", keyed: true, ci: true, notNull: true}, nil
 				}
 				return accessor{}, fmt.Errorf("filtering on groups.%s is not supported", sub.Name)
 			}}, nil
@@ -282,14 +282,14 @@ func (b *sqlBuilder) elementsOf(p filter.AttrPath) (*elements, error) {
 		return nil, fmt.Errorf("filtering on %s is not supported", a.Name)
 	}
 	keys := []string{}
-	if owner != schema.User {
+	if owner != scimschema.User {
 		keys = append(keys, owner.ID)
 	}
 	keys = append(keys, a.Name)
 	return &elements{attr: a,
 		from: b.d.jsonElements("users.attrs", al, keys...),
 		corr: "1=1",
-		field: func(sub *schema.Attribute) (accessor, error) {
+		field: func(sub *scimschema.Attribute) (accessor, error) {
 			if sub == a { // simple multi-valued: the element itself
 				return accessor{typ: a.Type, ci: !a.CaseExact, text: b.d.elemText(al), num: b.d.elemNumber(al),
 					isTrue: b.d.elemIs(al, "true"), isFalse: b.d.elemIs(al, "false")}, nil
@@ -300,18 +300,18 @@ func (b *sqlBuilder) elementsOf(p filter.AttrPath) (*elements, error) {
 
 // compare renders one comparison. NULL (an absent attribute) never matches a positive
 // test, and "ne" is the negation of "eq", so that absent attributes are "not equal".
-func (b *sqlBuilder) compare(acc accessor, c *filter.Compare, name string) (string, error) {
+func (b *sqlBuilder) compare(acc accessor, c *scimfilter.Compare, name string) (string, error) {
 	op := strings.ToLower(c.Op)
 	if acc.constant != "" {
 		return b.compareConstant(acc.constant, op, c.Value, name)
 	}
 	present := func() string {
 		switch acc.typ {
-		case schema.Boolean:
+		case scimschema.Boolean:
 			return "(" + acc.isTrue + " OR " + acc.isFalse + ")"
-		case schema.Integer, schema.Decimal:
+		case scimschema.Integer, scimschema.Decimal:
 			return "(" + acc.num + " IS NOT NULL)"
-		case schema.DateTime:
+		case scimschema.DateTime:
 			if acc.micros {
 				return "(" + acc.text + " IS NOT NULL)"
 			}
@@ -336,7 +336,7 @@ func (b *sqlBuilder) compare(acc accessor, c *filter.Compare, name string) (stri
 	}
 	var cond string
 	switch acc.typ {
-	case schema.Boolean:
+	case scimschema.Boolean:
 		v, ok := boolValue(c.Value)
 		if !ok {
 			return "", fmt.Errorf("%s is a boolean: compare it with true or false", name)
@@ -348,7 +348,7 @@ func (b *sqlBuilder) compare(acc accessor, c *filter.Compare, name string) (stri
 		if v {
 			cond = acc.isTrue
 		}
-	case schema.Integer, schema.Decimal:
+	case scimschema.Integer, scimschema.Decimal:
 		n, ok := numberValue(c.Value)
 		if !ok {
 			return "", fmt.Errorf("%s is a number: compare it with a number", name)
@@ -402,9 +402,9 @@ func (b *sqlBuilder) compare(acc accessor, c *filter.Compare, name string) (stri
 	// the planner, which COALESCE would hide from the userName index.
 	switch {
 	case acc.notNull:
-	case acc.typ == schema.Boolean:
+	case acc.typ == scimschema.Boolean:
 		cond = "COALESCE(" + cond + ", FALSE)"
-	case acc.typ == schema.Integer || acc.typ == schema.Decimal:
+	case acc.typ == scimschema.Integer || acc.typ == scimschema.Decimal:
 		cond = "(" + cond + " AND " + acc.num + " IS NOT NULL)"
 	default:
 		cond = "(" + cond + " AND " + acc.text + " IS NOT NULL)"
@@ -501,7 +501,7 @@ func (b *sqlBuilder) orderBy(sortBy string, desc bool) (string, error) {
 	if sortBy == "" {
 		return tail, nil
 	}
-	p, err := filter.ParsePath(sortBy)
+	p, err := scimfilter.ParsePath(sortBy)
 	if err != nil || p.Filter != nil {
 		return "", fmt.Errorf("sortBy %q is not an attribute path", sortBy)
 	}
@@ -511,9 +511,9 @@ func (b *sqlBuilder) orderBy(sortBy string, desc bool) (string, error) {
 	}
 	var acc accessor
 	switch {
-	case b.table == "users" && owner == schema.User && a.Name == "emails" && (p.Sub == "" || strings.EqualFold(p.Sub, "value")):
-		acc = accessor{typ: schema.String, text: "users.email", keyed: true, ci: true} // the primary email
-	case a.MultiValued || (a.Type == schema.Complex && p.Sub == ""):
+	case b.table == "users" && owner == scimschema.User && a.Name == "emails" && (p.Sub == "" || strings.EqualFold(p.Sub, "value")):
+		acc = accessor{typ: scimschema.String, text: "users.email", keyed: true, ci: true} // the primary email
+	case a.MultiValued || (a.Type == scimschema.Complex && p.Sub == ""):
 		return "", fmt.Errorf("cannot sort by %q: name a single-valued attribute", sortBy)
 	default:
 		acc, err = b.single(owner, a, p.Sub)
@@ -525,9 +525,9 @@ func (b *sqlBuilder) orderBy(sortBy string, desc bool) (string, error) {
 	switch {
 	case acc.constant != "":
 		return tail, nil
-	case acc.typ == schema.Boolean:
+	case acc.typ == scimschema.Boolean:
 		expr = "(CASE WHEN " + acc.isTrue + " THEN 1 WHEN " + acc.isFalse + " THEN 0 END)"
-	case acc.typ == schema.Integer || acc.typ == schema.Decimal:
+	case acc.typ == scimschema.Integer || acc.typ == scimschema.Decimal:
 		expr = acc.num
 	case acc.ci && !acc.keyed:
 		expr = "lower(" + acc.text + ")"

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/oktasync/oktasync/errkind"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // DefaultTenant is the tenant created by the first migration.
@@ -34,8 +34,8 @@ type Store interface {
 	UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (Tenant, error)
 
 	// AddAttribute defines a custom user attribute for a tenant.
-	AddAttribute(ctx context.Context, tenantID string, a schema.CustomAttr) error
-	ListAttributes(ctx context.Context, tenantID string) ([]schema.CustomAttr, error)
+	AddAttribute(ctx context.Context, tenantID string, a scimschema.CustomAttr) error
+	ListAttributes(ctx context.Context, tenantID string) ([]scimschema.CustomAttr, error)
 	RemoveAttribute(ctx context.Context, tenantID, name string) error
 
 	// CreateUser stores a new user; u.ID, Version and times are assigned by the store.

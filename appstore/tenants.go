@@ -9,7 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oktasync/oktasync/errkind"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -168,22 +168,22 @@ type attrRow struct {
 	Description string `db:"description"`
 }
 
-func (s *sqlStore) AddAttribute(ctx context.Context, tenantID string, a schema.CustomAttr) error {
+func (s *sqlStore) AddAttribute(ctx context.Context, tenantID string, a scimschema.CustomAttr) error {
 	const op = "appstore.AddAttribute"
-	if !schema.ValidName(a.Name) {
+	if !scimschema.ValidName(a.Name) {
 		return errkind.Errorf(op, errkind.Invalid, "invalid attribute name %q: start with a letter, then letters, digits, '-' or '_' (at most 64)", a.Name)
 	}
 	if a.Type == "" {
-		a.Type = schema.String
+		a.Type = scimschema.String
 	}
 	valid := false
-	for _, t := range schema.CustomTypes {
+	for _, t := range scimschema.CustomTypes {
 		if t == a.Type {
 			valid = true
 		}
 	}
 	if !valid {
-		return errkind.Errorf(op, errkind.Invalid, "invalid attribute type %q: want one of %s", a.Type, strings.Join(schema.CustomTypes, ", "))
+		return errkind.Errorf(op, errkind.Invalid, "invalid attribute type %q: want one of %s", a.Type, strings.Join(scimschema.CustomTypes, ", "))
 	}
 	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
 		if _, err := s.getTenant(ctx, tx, tenantID, false); err != nil {
@@ -201,11 +201,11 @@ func (s *sqlStore) AddAttribute(ctx context.Context, tenantID string, a schema.C
 	})
 }
 
-func (s *sqlStore) ListAttributes(ctx context.Context, tenantID string) ([]schema.CustomAttr, error) {
+func (s *sqlStore) ListAttributes(ctx context.Context, tenantID string) ([]scimschema.CustomAttr, error) {
 	return s.listAttributes(ctx, s.db, tenantID)
 }
 
-func (s *sqlStore) listAttributes(ctx context.Context, q sqlx.QueryerContext, tenantID string) ([]schema.CustomAttr, error) {
+func (s *sqlStore) listAttributes(ctx context.Context, q sqlx.QueryerContext, tenantID string) ([]scimschema.CustomAttr, error) {
 	var rows []attrRow
 	st, err := s.prepared(ctx, q, s.q(`SELECT name, type, multi_valued, description FROM tenant_attributes WHERE tenant_id = ? ORDER BY name_key`))
 	if err == nil {
@@ -214,9 +214,9 @@ func (s *sqlStore) listAttributes(ctx context.Context, q sqlx.QueryerContext, te
 	if err != nil {
 		return nil, s.wrap("appstore.ListAttributes", err)
 	}
-	out := make([]schema.CustomAttr, len(rows))
+	out := make([]scimschema.CustomAttr, len(rows))
 	for i, r := range rows {
-		out[i] = schema.CustomAttr{Name: r.Name, Type: r.Type, MultiValued: r.MultiValued, Description: r.Description}
+		out[i] = scimschema.CustomAttr{Name: r.Name, Type: r.Type, MultiValued: r.MultiValued, Description: r.Description}
 	}
 	return out, nil
 }
@@ -236,26 +236,26 @@ func (s *sqlStore) RemoveAttribute(ctx context.Context, tenantID, name string) e
 }
 
 // userResource is the tenant's User resource type, with its custom extension.
-func (s *sqlStore) userResource(ctx context.Context, q sqlx.QueryerContext, tenantID string) (*schema.Resource, error) {
+func (s *sqlStore) userResource(ctx context.Context, q sqlx.QueryerContext, tenantID string) (*scimschema.Resource, error) {
 	attrs, err := s.listAttributes(ctx, q, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	var custom *schema.Schema
+	var custom *scimschema.Schema
 	if len(attrs) > 0 {
-		custom = schema.Custom(attrs)
+		custom = scimschema.Custom(attrs)
 	}
-	return schema.UserResource(custom), nil
+	return scimschema.UserResource(custom), nil
 }
 
 // writeResource is the User resource that attrs are canonicalised against on a write.
 // The tenant's custom attributes are read only when attrs carry the custom extension,
 // which keeps the common write (Okta's create and update) to the queries it needs.
-func (s *sqlStore) writeResource(ctx context.Context, q sqlx.QueryerContext, tenantID string, attrs map[string]any) (*schema.Resource, error) {
+func (s *sqlStore) writeResource(ctx context.Context, q sqlx.QueryerContext, tenantID string, attrs map[string]any) (*scimschema.Resource, error) {
 	for k := range attrs {
-		if strings.EqualFold(k, schema.CustomURN) {
+		if strings.EqualFold(k, scimschema.CustomURN) {
 			return s.userResource(ctx, q, tenantID)
 		}
 	}
-	return schema.UserResource(nil), nil
+	return scimschema.UserResource(nil), nil
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oktasync/oktasync/scim/filter"
+	"github.com/oktasync/oktasync/scimfilter"
 )
 
 // Source kinds: where a user or group came from.
@@ -218,7 +218,7 @@ type Page[T any] struct {
 // Query selects, orders and pages users or groups.
 type Query struct {
 	// Filter is a parsed SCIM filter (nil for all).
-	Filter filter.Expr
+	Filter scimfilter.Expr
 	// SortBy names the attribute to order by ("" for creation order); SortDesc reverses it.
 	SortBy   string
 	SortDesc bool

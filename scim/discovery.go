@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // Discovery schemas (RFC 7643 §5, §6, §7) and this server's own extension advertising
@@ -78,8 +78,8 @@ func (s *server) resourceTypes(w http.ResponseWriter, r *request, name string) e
 	if err != nil {
 		return err
 	}
-	types := []*schema.Resource{user, schema.GroupResource()}
-	render := func(rt *schema.Resource) map[string]any {
+	types := []*scimschema.Resource{user, scimschema.GroupResource()}
+	render := func(rt *scimschema.Resource) map[string]any {
 		exts := []any{}
 		for _, e := range rt.Extensions {
 			exts = append(exts, map[string]any{"schema": e.ID, "required": false})
@@ -124,10 +124,10 @@ func (s *server) schemas(w http.ResponseWriter, r *request, id string) error {
 	if err != nil {
 		return err
 	}
-	all := []*schema.Schema{user.Schema}
+	all := []*scimschema.Schema{user.Schema}
 	all = append(all, user.Extensions...)
-	all = append(all, schema.Group)
-	render := func(sc *schema.Schema) map[string]any {
+	all = append(all, scimschema.Group)
+	render := func(sc *scimschema.Schema) map[string]any {
 		return map[string]any{
 			"schemas":     []string{SchemaURN},
 			"id":          sc.ID,
@@ -156,9 +156,9 @@ func (s *server) schemas(w http.ResponseWriter, r *request, id string) error {
 	return s.discoveryList(w, r, items)
 }
 
-func orEmpty(a []*schema.Attribute) []*schema.Attribute {
+func orEmpty(a []*scimschema.Attribute) []*scimschema.Attribute {
 	if a == nil {
-		return []*schema.Attribute{}
+		return []*scimschema.Attribute{}
 	}
 	return a
 }

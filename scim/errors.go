@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/oktasync/oktasync/errkind"
-	"github.com/oktasync/oktasync/scim/filter"
+	"github.com/oktasync/oktasync/scimfilter"
 )
 
 // ErrorURN is the schema of a SCIM error response (RFC 7644 §3.12).
@@ -72,7 +72,7 @@ func asSCIMError(err error) *Error {
 	if errors.As(err, &se) {
 		return se
 	}
-	var fe *filter.Error
+	var fe *scimfilter.Error
 	if errors.As(err, &fe) {
 		return badRequest(typeInvalidFilter, "invalid filter: %s", fe.Detail)
 	}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // FuzzPatch feeds arbitrary PATCH request bodies through parsing, application and
@@ -36,7 +36,7 @@ func FuzzPatch(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	user := testUserResource()
-	group := schema.GroupResource()
+	group := scimschema.GroupResource()
 	const userDoc = `{"userName":"bjensen","active":true,"displayName":"Babs",
 		"name":{"givenName":"Barbara","familyName":"Jensen"},
 		"emails":[{"value":"b@work.example","type":"work","primary":true},{"value":"b@home.example","type":"home"}],
@@ -66,7 +66,7 @@ func FuzzPatch(f *testing.F) {
 			return
 		}
 		for _, c := range []struct {
-			res   *schema.Resource
+			res   *scimschema.Resource
 			start string
 			split func(map[string]any) error
 		}{

@@ -5,14 +5,14 @@ import (
 	"strings"
 
 	"github.com/oktasync/oktasync/appstore"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // groupDoc renders a group as its SCIM representation; members are included when the
 // group was read with them.
 func groupDoc(base string, g appstore.Group) map[string]any {
 	doc := map[string]any{
-		"schemas":     []string{schema.GroupURN},
+		"schemas":     []string{scimschema.GroupURN},
 		"id":          g.ID,
 		"displayName": g.DisplayName,
 		"meta":        meta("Group", base+"/Groups/"+g.ID, g.Created, g.Updated, g.Version),
@@ -101,7 +101,7 @@ func (s *server) createGroup(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	res := schema.GroupResource()
+	res := scimschema.GroupResource()
 	doc, err := normalize(res, body)
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ func (s *server) createGroup(w http.ResponseWriter, r *request) error {
 }
 
 func (s *server) getGroup(w http.ResponseWriter, r *request, id string) error {
-	res := schema.GroupResource()
+	res := scimschema.GroupResource()
 	g, err := s.store.GetGroup(r.Context(), r.tenant.ID, id, requestProjection(r, res).wants("members"))
 	if err != nil {
 		return err
@@ -145,7 +145,7 @@ func (s *server) replaceGroup(w http.ResponseWriter, r *request, id string) erro
 	if err != nil {
 		return err
 	}
-	res := schema.GroupResource()
+	res := scimschema.GroupResource()
 	doc, err := normalize(res, body)
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func (s *server) patchGroup(w http.ResponseWriter, r *request, id string) error 
 	if err != nil {
 		return err
 	}
-	res := schema.GroupResource()
+	res := scimschema.GroupResource()
 	g, err := s.store.UpdateGroup(r.Context(), r.tenant.ID, id, func(g *appstore.Group) error {
 		if err := checkIfMatch(r.Request, g.Version); err != nil {
 			return err
@@ -206,7 +206,7 @@ func (s *server) patchGroup(w http.ResponseWriter, r *request, id string) error 
 }
 
 // patchGroupFields applies ops to a copy of g's state and validates the result.
-func patchGroupFields(res *schema.Resource, g *appstore.Group, ops []patchOp) (groupFields, error) {
+func patchGroupFields(res *scimschema.Resource, g *appstore.Group, ops []patchOp) (groupFields, error) {
 	doc := groupState(g)
 	if err := applyPatch(res, doc, g.ID, ops); err != nil {
 		return groupFields{}, err

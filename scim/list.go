@@ -11,8 +11,8 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
-	"github.com/oktasync/oktasync/scim/filter"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimfilter"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // ListResponseURN and SearchRequestURN are the schemas of list responses and of
@@ -24,7 +24,7 @@ const (
 
 // listParams are the query parameters of a list or search request.
 type listParams struct {
-	filter     filter.Expr
+	filter     scimfilter.Expr
 	sortBy     string
 	sortDesc   bool
 	startIndex int
@@ -174,9 +174,9 @@ func (s *server) setFilter(p *listParams, f string, present bool) error {
 	if len(f) > s.opts.MaxFilterLength {
 		return badRequest(typeInvalidFilter, "filter is %d bytes long; the limit is %d bytes", len(f), s.opts.MaxFilterLength)
 	}
-	e, err := filter.Parse(f)
+	e, err := scimfilter.Parse(f)
 	if err != nil {
-		return err // a *filter.Error: 400 invalidFilter
+		return err // a *scimfilter.Error: 400 invalidFilter
 	}
 	p.filter = e
 	return nil
@@ -223,7 +223,7 @@ func (s *server) list(w http.ResponseWriter, r *request, kind resourceKind, p li
 	ctx := r.Context()
 	// The tenant's custom extension matters only to sorting and projection; the hot
 	// path (Okta's userName lookup) skips loading it.
-	res := schema.UserResource(nil)
+	res := scimschema.UserResource(nil)
 	if kind == groupKind || p.sortBy != "" || len(p.attributes) > 0 || len(p.excluded) > 0 {
 		var err error
 		if res, err = s.resource(ctx, r, kind); err != nil {
@@ -299,12 +299,12 @@ func (s *server) listUsers(ctx context.Context, r *request, q appstore.Query) (a
 }
 
 // userNameEq reports whether f is exactly `userName eq "<string>"`.
-func userNameEq(f filter.Expr) (string, bool) {
-	c, ok := f.(*filter.Compare)
+func userNameEq(f scimfilter.Expr) (string, bool) {
+	c, ok := f.(*scimfilter.Compare)
 	if !ok || c.Op != "eq" || c.Path.Sub != "" || !strings.EqualFold(c.Path.Attr, "userName") {
 		return "", false
 	}
-	if c.Path.URN != "" && !strings.EqualFold(c.Path.URN, schema.UserURN) {
+	if c.Path.URN != "" && !strings.EqualFold(c.Path.URN, scimschema.UserURN) {
 		return "", false
 	}
 	v, ok := c.Value.(string)
@@ -322,7 +322,7 @@ func listError(err error) error {
 }
 
 // projectionFor parses the attributes / excludedAttributes parameters (RFC 7644 §3.9).
-func projectionFor(res *schema.Resource, attributes, excluded []string) *projection {
+func projectionFor(res *scimschema.Resource, attributes, excluded []string) *projection {
 	// When both are given, attributes wins: it already names everything returned.
 	switch {
 	case len(attributes) > 0:

@@ -11,7 +11,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/appstore/storetest"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // TestListParameters checks paging rules (RFC 7644 §3.4.2.4), sorting and .search.
@@ -113,16 +113,16 @@ func TestCustomAttributes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		e := newEnv(t, b)
-		for _, a := range []schema.CustomAttr{
-			{Name: "costCode", Type: schema.String, Description: "Internal cost code"},
-			{Name: "clearance", Type: schema.Integer},
-			{Name: "contractor", Type: schema.Boolean},
+		for _, a := range []scimschema.CustomAttr{
+			{Name: "costCode", Type: scimschema.String, Description: "Internal cost code"},
+			{Name: "clearance", Type: scimschema.Integer},
+			{Name: "contractor", Type: scimschema.Boolean},
 		} {
 			if err := e.store.AddAttribute(ctx, appstore.DefaultTenant, a); err != nil {
 				t.Fatal(err)
 			}
 		}
-		const c = schema.CustomURN
+		const c = scimschema.CustomURN
 		r := e.must(http.StatusCreated, "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","`+c+`"],
 			"userName":"custom@example.com","`+c+`":{"costCode":"CC-1","clearance":3,"contractor":"True","unknownThing":"dropped"}}`)
 		u := r.obj(t)
@@ -179,19 +179,19 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("schema meta: %v", r["meta"])
 		}
 	}
-	if want := []string{schema.UserURN, schema.EnterpriseURN, schema.GroupURN}; !reflect.DeepEqual(ids, want) {
+	if want := []string{scimschema.UserURN, scimschema.EnterpriseURN, scimschema.GroupURN}; !reflect.DeepEqual(ids, want) {
 		t.Fatalf("schemas = %v, want %v (no custom extension without custom attributes)", ids, want)
 	}
 	if intField(t, m, "totalResults") != 3 {
 		t.Fatalf("totalResults: %v", m["totalResults"])
 	}
-	u := e.must(http.StatusOK, "GET", "/Schemas/"+schema.UserURN, "").obj(t)
+	u := e.must(http.StatusOK, "GET", "/Schemas/"+scimschema.UserURN, "").obj(t)
 	if attrs, _ := u["attributes"].([]any); len(attrs) < 20 {
 		t.Fatalf("User schema attributes: %d", len(attrs))
 	}
 	m = e.must(http.StatusOK, "GET", "/ResourceTypes", "").obj(t)
 	rs := resources(t, m)
-	if len(rs) != 2 || str(rs[0], "endpoint") != "/Users" || str(rs[1], "endpoint") != "/Groups" || str(rs[1], "schema") != schema.GroupURN {
+	if len(rs) != 2 || str(rs[0], "endpoint") != "/Users" || str(rs[1], "endpoint") != "/Groups" || str(rs[1], "schema") != scimschema.GroupURN {
 		t.Fatalf("resource types: %v", m)
 	}
 	g := e.must(http.StatusOK, "GET", "/ResourceTypes/Group", "").obj(t)

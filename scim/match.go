@@ -6,17 +6,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oktasync/oktasync/scim/filter"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimfilter"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // matchElem evaluates a value filter (the part in brackets of a PATCH path such as
 // members[value eq "x"]) against one element of the multi-valued attribute a. Attribute
 // paths in the filter name a's sub-attributes. Filter errors are 400 invalidPath: the
 // filter is part of the path.
-func matchElem(a *schema.Attribute, elem any, e filter.Expr) (bool, error) {
+func matchElem(a *scimschema.Attribute, elem any, e scimfilter.Expr) (bool, error) {
 	switch n := e.(type) {
-	case *filter.Logical:
+	case *scimfilter.Logical:
 		l, err := matchElem(a, elem, n.Left)
 		if err != nil {
 			return false, err
@@ -31,24 +31,24 @@ func matchElem(a *schema.Attribute, elem any, e filter.Expr) (bool, error) {
 			return l && r, nil
 		}
 		return l || r, nil
-	case *filter.Not:
+	case *scimfilter.Not:
 		m, err := matchElem(a, elem, n.X)
 		return !m, err
-	case *filter.Compare:
+	case *scimfilter.Compare:
 		sub, val, err := subValue(a, elem, n.Path)
 		if err != nil {
 			return false, err
 		}
 		return compare(sub, val, strings.ToLower(n.Op), n.Value)
-	case *filter.ValuePath:
+	case *scimfilter.ValuePath:
 		return false, badRequest(typeInvalidPath, "a value filter cannot be nested inside another")
 	}
 	return false, badRequest(typeInvalidPath, "unsupported value filter")
 }
 
 // subValue returns the sub-attribute a filter path names and its value in elem.
-func subValue(a *schema.Attribute, elem any, p filter.AttrPath) (*schema.Attribute, any, error) {
-	if p.Sub != "" || (p.URN != "" && !strings.EqualFold(p.URN, schema.UserURN) && !strings.EqualFold(p.URN, schema.GroupURN)) {
+func subValue(a *scimschema.Attribute, elem any, p scimfilter.AttrPath) (*scimschema.Attribute, any, error) {
+	if p.Sub != "" || (p.URN != "" && !strings.EqualFold(p.URN, scimschema.UserURN) && !strings.EqualFold(p.URN, scimschema.GroupURN)) {
 		return nil, nil, badRequest(typeInvalidPath, "%q is not a sub-attribute of %q", p.String(), a.Name)
 	}
 	sub := a.Sub(p.Attr)
@@ -61,7 +61,7 @@ func subValue(a *schema.Attribute, elem any, p filter.AttrPath) (*schema.Attribu
 
 // compare applies a filter operator (RFC 7644 §3.4.2.2) to an attribute value and a
 // literal. String comparisons honour the attribute's caseExact.
-func compare(a *schema.Attribute, val any, op string, lit any) (bool, error) {
+func compare(a *scimschema.Attribute, val any, op string, lit any) (bool, error) {
 	if op == "pr" {
 		switch v := val.(type) {
 		case nil:
@@ -86,7 +86,7 @@ func compare(a *schema.Attribute, val any, op string, lit any) (bool, error) {
 		return false, nil
 	}
 	switch a.Type {
-	case schema.Boolean:
+	case scimschema.Boolean:
 		vb, ok1 := toBool(val)
 		lb, ok2 := lit.(bool)
 		if !ok2 {
@@ -102,14 +102,14 @@ func compare(a *schema.Attribute, val any, op string, lit any) (bool, error) {
 			return vb != lb, nil
 		}
 		return false, badRequest(typeInvalidPath, "operator %q does not apply to the boolean %q", op, a.Name)
-	case schema.Integer, schema.Decimal:
+	case scimschema.Integer, scimschema.Decimal:
 		vf, ok1 := toFloat(val)
 		lf, ok2 := toFloat(lit)
 		if !ok1 || !ok2 {
 			return false, nil
 		}
 		return ordered(op, cmp3(vf, lf))
-	case schema.DateTime:
+	case scimschema.DateTime:
 		vs, _ := val.(string)
 		ls, _ := lit.(string)
 		vt, err1 := time.Parse(time.RFC3339Nano, vs)
@@ -118,7 +118,7 @@ func compare(a *schema.Attribute, val any, op string, lit any) (bool, error) {
 			return false, nil
 		}
 		return ordered(op, vt.Compare(lt))
-	case schema.Complex:
+	case scimschema.Complex:
 		return false, badRequest(typeInvalidPath, "cannot compare the complex attribute %q", a.Name)
 	}
 	vs, ok1 := val.(string)
@@ -177,19 +177,19 @@ func ordered(op string, c int) (bool, error) {
 // only), e.g. {"type": "work"} for `type eq "work"`. A replace through a filter that
 // matches nothing adds a new element carrying them, so that the element created by
 // `emails[type eq "work"].value` has type "work".
-func eqConstraints(a *schema.Attribute, e filter.Expr, into map[string]any) {
+func eqConstraints(a *scimschema.Attribute, e scimfilter.Expr, into map[string]any) {
 	switch n := e.(type) {
-	case *filter.Logical:
+	case *scimfilter.Logical:
 		if strings.EqualFold(n.Op, "and") {
 			eqConstraints(a, n.Left, into)
 			eqConstraints(a, n.Right, into)
 		}
-	case *filter.Compare:
+	case *scimfilter.Compare:
 		if !strings.EqualFold(n.Op, "eq") || n.Path.Sub != "" || n.Value == nil {
 			return
 		}
 		sub := a.Sub(n.Path.Attr)
-		if sub == nil || sub.MultiValued || sub.Type == schema.Complex {
+		if sub == nil || sub.MultiValued || sub.Type == scimschema.Complex {
 			return
 		}
 		if v, err := normSingle(sub, n.Value, a.Name+"."+sub.Name); err == nil && v != nil {
@@ -201,7 +201,7 @@ func eqConstraints(a *schema.Attribute, e filter.Expr, into map[string]any) {
 // sameElement reports whether two canonical elements of a multi-valued attribute are the
 // same value: by "value" (and "type" where both have one) when they carry it, else by
 // deep equality. Group members are the same when their values are.
-func sameElement(a *schema.Attribute, x, y any) bool {
+func sameElement(a *scimschema.Attribute, x, y any) bool {
 	mx, ok1 := x.(map[string]any)
 	my, ok2 := y.(map[string]any)
 	if !ok1 || !ok2 {

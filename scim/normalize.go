@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // A resource document is the JSON object form of a User or Group as a generic map:
@@ -21,7 +21,7 @@ import (
 // (null or empty) values dropped. Read-only and write-only attributes (id, meta, groups,
 // password) and attributes no schema defines are dropped rather than refused, because
 // Okta sends them back on PUT. A value of the wrong type is 400 invalidValue.
-func normalize(res *schema.Resource, doc map[string]any) (map[string]any, error) {
+func normalize(res *scimschema.Resource, doc map[string]any) (map[string]any, error) {
 	out := make(map[string]any, len(doc))
 	for k, v := range doc {
 		if err := normalizeTop(res, out, k, v); err != nil {
@@ -32,7 +32,7 @@ func normalize(res *schema.Resource, doc map[string]any) (map[string]any, error)
 }
 
 // normalizeTop normalizes one top-level key of a document into out.
-func normalizeTop(res *schema.Resource, out map[string]any, key string, v any) error {
+func normalizeTop(res *scimschema.Resource, out map[string]any, key string, v any) error {
 	if strings.EqualFold(key, "schemas") {
 		return nil
 	}
@@ -93,12 +93,12 @@ func normalizeTop(res *schema.Resource, out map[string]any, key string, v any) e
 
 // writable reports whether a client may set a: readOnly attributes are the server's and
 // writeOnly ones (password) are accepted and discarded.
-func writable(a *schema.Attribute) bool {
+func writable(a *scimschema.Attribute) bool {
 	return a.Mutability != "readOnly" && a.Mutability != "writeOnly"
 }
 
 // setCommon sets a common attribute (only externalId is writable).
-func setCommon(out map[string]any, a *schema.Attribute, v any) error {
+func setCommon(out map[string]any, a *scimschema.Attribute, v any) error {
 	nv, err := normValue(a, v, a.Name)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func setCommon(out map[string]any, a *schema.Attribute, v any) error {
 }
 
 // setNormalized stores the normalized v for attribute a of schema sch in doc.
-func setNormalized(doc map[string]any, sch *schema.Schema, a *schema.Attribute, v any, where string) error {
+func setNormalized(doc map[string]any, sch *scimschema.Schema, a *scimschema.Attribute, v any, where string) error {
 	nv, err := normValue(a, v, where)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func setNormalized(doc map[string]any, sch *schema.Schema, a *schema.Attribute, 
 
 // container returns the map holding sch's attributes in doc: doc itself for a core
 // schema, doc[URN] for an extension (created when create is set; nil otherwise).
-func container(doc map[string]any, sch *schema.Schema, create bool) map[string]any {
+func container(doc map[string]any, sch *scimschema.Schema, create bool) map[string]any {
 	if sch == nil || !isExtension(sch) {
 		return doc
 	}
@@ -135,13 +135,13 @@ func container(doc map[string]any, sch *schema.Schema, create bool) map[string]a
 	return m
 }
 
-func isExtension(sch *schema.Schema) bool {
-	return sch.ID != schema.UserURN && sch.ID != schema.GroupURN
+func isExtension(sch *scimschema.Schema) bool {
+	return sch.ID != scimschema.UserURN && sch.ID != scimschema.GroupURN
 }
 
 // setAttr sets (or, for nil, removes) a canonical value, dropping an extension object
 // left empty.
-func setAttr(doc map[string]any, sch *schema.Schema, a *schema.Attribute, v any) {
+func setAttr(doc map[string]any, sch *scimschema.Schema, a *scimschema.Attribute, v any) {
 	if v == nil {
 		c := container(doc, sch, false)
 		if c == nil {
@@ -157,7 +157,7 @@ func setAttr(doc map[string]any, sch *schema.Schema, a *schema.Attribute, v any)
 }
 
 // getAttr returns the current value of a in doc, or nil.
-func getAttr(doc map[string]any, sch *schema.Schema, a *schema.Attribute) any {
+func getAttr(doc map[string]any, sch *scimschema.Schema, a *scimschema.Attribute) any {
 	c := container(doc, sch, false)
 	if c == nil {
 		return nil
@@ -170,7 +170,7 @@ func hasURNPrefix(s string) bool {
 }
 
 // normValue converts v to the canonical form of attribute a; nil means unassigned.
-func normValue(a *schema.Attribute, v any, where string) (any, error) {
+func normValue(a *scimschema.Attribute, v any, where string) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -216,12 +216,12 @@ func onePrimary(list []any) {
 }
 
 // normSingle converts one (not multi-valued) value of a.
-func normSingle(a *schema.Attribute, v any, where string) (any, error) {
+func normSingle(a *scimschema.Attribute, v any, where string) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	switch a.Type {
-	case schema.String, schema.Reference, schema.Binary:
+	case scimschema.String, scimschema.Reference, scimschema.Binary:
 		switch x := v.(type) {
 		case string:
 			return x, nil
@@ -229,33 +229,33 @@ func normSingle(a *schema.Attribute, v any, where string) (any, error) {
 			// Some clients send numeric strings (employeeNumber) as numbers.
 			return string(x), nil
 		}
-	case schema.Boolean:
+	case scimschema.Boolean:
 		if b, ok := toBool(v); ok {
 			return b, nil
 		}
-	case schema.Integer:
+	case scimschema.Integer:
 		if n, ok := toInt(v); ok {
 			return n, nil
 		}
-	case schema.Decimal:
+	case scimschema.Decimal:
 		if f, ok := toFloat(v); ok {
 			return f, nil
 		}
-	case schema.DateTime:
+	case scimschema.DateTime:
 		if s, ok := v.(string); ok {
 			if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
 				return s, nil
 			}
 			return nil, badRequest(typeInvalidValue, "attribute %q must be an RFC 3339 date-time, got %q", where, s)
 		}
-	case schema.Complex:
+	case scimschema.Complex:
 		return normComplex(a, v, where)
 	}
 	return nil, badRequest(typeInvalidValue, "attribute %q must be of type %s, got %s", where, typeName(a), jsonKind(v))
 }
 
-func typeName(a *schema.Attribute) string {
-	if a.Type == schema.Reference || a.Type == schema.Binary {
+func typeName(a *scimschema.Attribute) string {
+	if a.Type == scimschema.Reference || a.Type == scimschema.Binary {
 		return "string"
 	}
 	return a.Type
@@ -263,7 +263,7 @@ func typeName(a *schema.Attribute) string {
 
 // normComplex normalizes a complex value's sub-attributes. A bare string stands for the
 // "value" sub-attribute (Entra sends the enterprise manager as the manager's id).
-func normComplex(a *schema.Attribute, v any, where string) (any, error) {
+func normComplex(a *scimschema.Attribute, v any, where string) (any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		if s, isStr := v.(string); isStr && a.Sub("value") != nil {

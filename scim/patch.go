@@ -4,8 +4,8 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/oktasync/oktasync/scim/filter"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimfilter"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // PatchOpURN is the schema of a PATCH request body (RFC 7644 §3.5.2).
@@ -100,7 +100,7 @@ func containsString(v any, want string) bool {
 
 // patcher applies PATCH operations to a canonical resource document.
 type patcher struct {
-	res *schema.Resource
+	res *scimschema.Resource
 	doc map[string]any
 	id  string // the resource's id: an "id" equal to it inside a value is tolerated
 }
@@ -108,7 +108,7 @@ type patcher struct {
 // applyPatch applies ops to doc in order. doc is changed in place, so callers pass a
 // copy and keep it only when every operation succeeded: that is what makes a request's
 // operations all-or-nothing. Every error is a *Error with status 400.
-func applyPatch(res *schema.Resource, doc map[string]any, id string, ops []patchOp) error {
+func applyPatch(res *scimschema.Resource, doc map[string]any, id string, ops []patchOp) error {
 	p := &patcher{res: res, doc: doc, id: id}
 	for i, op := range ops {
 		if err := p.apply(op); err != nil {
@@ -132,18 +132,18 @@ func itoa(i int) string {
 
 // target is what a PATCH path designates.
 type target struct {
-	ext    *schema.Schema    // a whole extension, when the path is its URN alone
-	sch    *schema.Schema    // the attribute's schema; nil for id, externalId, meta
-	attr   *schema.Attribute // the attribute
-	sub    *schema.Attribute // the sub-attribute, or nil
-	filter filter.Expr       // the value filter, or nil
+	ext    *scimschema.Schema    // a whole extension, when the path is its URN alone
+	sch    *scimschema.Schema    // the attribute's schema; nil for id, externalId, meta
+	attr   *scimschema.Attribute // the attribute
+	sub    *scimschema.Attribute // the sub-attribute, or nil
+	filter scimfilter.Expr       // the value filter, or nil
 	text   string
 }
 
 func (p *patcher) resolve(path string) (target, error) {
-	fp, err := filter.ParsePath(path)
+	fp, err := scimfilter.ParsePath(path)
 	if err != nil {
-		var fe *filter.Error
+		var fe *scimfilter.Error
 		if errors.As(err, &fe) {
 			return target{}, badRequest(typeInvalidPath, "invalid path %q: %s", path, fe.Detail)
 		}
@@ -168,7 +168,7 @@ func (p *patcher) resolve(path string) (target, error) {
 		return t, badRequest(typeInvalidPath, "path %q names no attribute of a %s", path, p.res.Name)
 	}
 	if fp.Sub != "" {
-		if t.attr.Type != schema.Complex {
+		if t.attr.Type != scimschema.Complex {
 			return t, badRequest(typeInvalidPath, "%q has no sub-attributes", t.attr.Name)
 		}
 		if t.sub = t.attr.Sub(fp.Sub); t.sub == nil {
@@ -253,7 +253,7 @@ func (p *patcher) checkMutable(t target, v any) (bool, error) {
 // no-path form Okta uses ({"op":"replace","value":{"active":false}}), or a whole
 // extension (ext non-nil). Keys may be URN-qualified attribute names or extension URNs
 // with nested objects.
-func (p *patcher) applyObject(op string, ext *schema.Schema, m map[string]any) error {
+func (p *patcher) applyObject(op string, ext *scimschema.Schema, m map[string]any) error {
 	for k, v := range m {
 		if ext != nil {
 			a := ext.Attr(k)
@@ -329,7 +329,7 @@ func (p *patcher) applyObject(op string, ext *schema.Schema, m map[string]any) e
 // isPathKey reports whether a key of a value object is a path rather than a name.
 func isPathKey(k string) bool { return strings.ContainsAny(k, ".[") }
 
-func (p *patcher) applyKey(op string, sch *schema.Schema, a *schema.Attribute, v any) error {
+func (p *patcher) applyKey(op string, sch *scimschema.Schema, a *scimschema.Attribute, v any) error {
 	if ok, err := p.checkMutable(target{sch: sch, attr: a}, v); !ok || err != nil {
 		return err
 	}
@@ -339,7 +339,7 @@ func (p *patcher) applyKey(op string, sch *schema.Schema, a *schema.Attribute, v
 // setAttr adds or replaces a whole attribute. Replacing or adding a complex value merges
 // the given sub-attributes (RFC 7644 §3.5.2.1, §3.5.2.3); adding to a multi-valued
 // attribute appends the values not already present; replacing it swaps the list.
-func (p *patcher) setAttr(op string, sch *schema.Schema, a *schema.Attribute, v any) error {
+func (p *patcher) setAttr(op string, sch *scimschema.Schema, a *scimschema.Attribute, v any) error {
 	nv, err := normValue(a, v, a.Name)
 	if err != nil {
 		return err
@@ -384,7 +384,7 @@ func (p *patcher) setAttr(op string, sch *schema.Schema, a *schema.Attribute, v 
 		}
 		setAttr(p.doc, sch, a, list)
 		return nil
-	case a.Type == schema.Complex:
+	case a.Type == scimschema.Complex:
 		if cm, ok := cur.(map[string]any); ok {
 			for k, x := range nv.(map[string]any) {
 				cm[k] = x
@@ -619,7 +619,7 @@ func (p *patcher) match(t target, list []any) ([]int, error) {
 	return out, nil
 }
 
-func indexOf(a *schema.Attribute, list []any, e any) int {
+func indexOf(a *scimschema.Attribute, list []any, e any) int {
 	for i, x := range list {
 		if sameElement(a, x, e) {
 			return i

@@ -7,20 +7,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 const testID = "2819c223-7f76-453a-919d-413861904646"
 
 // testUserResource is the User resource with a custom extension of every custom type.
-func testUserResource() *schema.Resource {
-	return schema.UserResource(schema.Custom([]schema.CustomAttr{
-		{Name: "favoriteColor", Type: schema.String},
-		{Name: "vip", Type: schema.Boolean},
-		{Name: "level", Type: schema.Integer},
-		{Name: "score", Type: schema.Decimal},
-		{Name: "hired", Type: schema.DateTime},
-		{Name: "tags", Type: schema.String, MultiValued: true},
+func testUserResource() *scimschema.Resource {
+	return scimschema.UserResource(scimschema.Custom([]scimschema.CustomAttr{
+		{Name: "favoriteColor", Type: scimschema.String},
+		{Name: "vip", Type: scimschema.Boolean},
+		{Name: "level", Type: scimschema.Integer},
+		{Name: "score", Type: scimschema.Decimal},
+		{Name: "hired", Type: scimschema.DateTime},
+		{Name: "tags", Type: scimschema.String, MultiValued: true},
 	}))
 }
 
@@ -201,7 +201,7 @@ func TestApplyPatch(t *testing.T) {
 }
 
 func TestApplyPatchGroupMembers(t *testing.T) {
-	res := schema.GroupResource()
+	res := scimschema.GroupResource()
 	start := `{"displayName":"G","members":[{"value":"u1","type":"User"},{"value":"u2","type":"User"}]}`
 	tests := []struct {
 		name, ops string

@@ -3,7 +3,7 @@ package scim
 import (
 	"strings"
 
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // projection is a parsed attributes or excludedAttributes parameter (RFC 7644 §3.9).
@@ -18,7 +18,7 @@ type projection struct {
 // parseProjection parses a list of attribute names: "userName", "name.givenName",
 // "emails.value", "urn:...:enterprise:2.0:User:department", or an extension URN alone.
 // Names no schema defines are kept, so that they simply select nothing.
-func parseProjection(res *schema.Resource, names []string, include bool) *projection {
+func parseProjection(res *scimschema.Resource, names []string, include bool) *projection {
 	p := &projection{include: include, whole: map[string]bool{}, subs: map[string]map[string]bool{}}
 	any := false
 	for _, n := range names {
@@ -53,11 +53,11 @@ func parseProjection(res *schema.Resource, names []string, include bool) *projec
 
 // splitURN splits a name into the URN of a known schema (the core schema's URN becomes
 // "") and the rest.
-func splitURN(res *schema.Resource, n string) (urn, rest string) {
+func splitURN(res *scimschema.Resource, n string) (urn, rest string) {
 	if !hasURNPrefix(n) {
 		return "", n
 	}
-	schemas := append([]*schema.Schema{res.Schema}, res.Extensions...)
+	schemas := append([]*scimschema.Schema{res.Schema}, res.Extensions...)
 	for _, s := range schemas {
 		switch {
 		case strings.EqualFold(n, s.ID):
@@ -78,7 +78,7 @@ func splitURN(res *schema.Resource, n string) (urn, rest string) {
 
 // apply returns the projected copy of a rendered resource document. id, schemas and
 // meta.resourceType are always returned (RFC 7643 "returned": "always").
-func (p *projection) apply(res *schema.Resource, doc map[string]any) map[string]any {
+func (p *projection) apply(res *scimschema.Resource, doc map[string]any) map[string]any {
 	if p == nil {
 		return doc
 	}

@@ -7,14 +7,14 @@ import (
 	"strings"
 
 	"github.com/oktasync/oktasync/appstore"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // userDoc renders a user as its SCIM representation. schemas lists the core schema and
 // every extension the user has values for.
 func userDoc(base string, u appstore.User, groups []appstore.GroupRef) map[string]any {
 	doc := make(map[string]any, len(u.Attrs)+8)
-	schemas := []string{schema.UserURN}
+	schemas := []string{scimschema.UserURN}
 	var exts []string
 	for k, v := range u.Attrs {
 		doc[k] = v
@@ -24,7 +24,7 @@ func userDoc(base string, u appstore.User, groups []appstore.GroupRef) map[strin
 	}
 	sort.Strings(exts)
 	// The manager's $ref is derived from its id rather than stored.
-	if ent, ok := doc[schema.EnterpriseURN].(map[string]any); ok {
+	if ent, ok := doc[scimschema.EnterpriseURN].(map[string]any); ok {
 		if mgr, ok := ent["manager"].(map[string]any); ok {
 			if v, ok := mgr["value"].(string); ok && v != "" {
 				m := make(map[string]any, len(mgr)+1)
@@ -37,7 +37,7 @@ func userDoc(base string, u appstore.User, groups []appstore.GroupRef) map[strin
 					e[k] = x
 				}
 				e["manager"] = m
-				doc[schema.EnterpriseURN] = e
+				doc[scimschema.EnterpriseURN] = e
 			}
 		}
 	}
@@ -111,7 +111,7 @@ func splitUser(doc map[string]any) (userFields, error) {
 
 // readUser reads a POST or PUT body as a user of the tenant's User resource type,
 // normalised and split into the store's fields.
-func (s *server) readUser(w http.ResponseWriter, r *request) (*schema.Resource, userFields, error) {
+func (s *server) readUser(w http.ResponseWriter, r *request) (*scimschema.Resource, userFields, error) {
 	body, err := s.readJSON(w, r)
 	if err != nil {
 		return nil, userFields{}, err
@@ -174,16 +174,16 @@ func (s *server) getUser(w http.ResponseWriter, r *request, id string) error {
 
 // viewResource is the User resource as far as rendering needs it: the tenant's custom
 // extension matters only to a projection, so without one the lookup is skipped.
-func (s *server) viewResource(ctx context.Context, r *request) (*schema.Resource, error) {
+func (s *server) viewResource(ctx context.Context, r *request) (*scimschema.Resource, error) {
 	q := r.URL.Query()
 	if q.Get("attributes") == "" && q.Get("excludedAttributes") == "" {
-		return schema.UserResource(nil), nil
+		return scimschema.UserResource(nil), nil
 	}
 	return s.resource(ctx, r, userKind)
 }
 
 // respondUser renders a user with its groups (unless the projection leaves them out).
-func (s *server) respondUser(w http.ResponseWriter, r *request, res *schema.Resource, status int, u appstore.User) error {
+func (s *server) respondUser(w http.ResponseWriter, r *request, res *scimschema.Resource, status int, u appstore.User) error {
 	ctx := r.Context()
 	var groups []appstore.GroupRef
 	if requestProjection(r, res).wants("groups") {
@@ -271,7 +271,7 @@ func (s *server) patchUser(w http.ResponseWriter, r *request, id string) error {
 
 // patchUserFields applies ops to a copy of u's state and validates the result. u is not
 // changed: a failing operation leaves nothing half-applied.
-func patchUserFields(res *schema.Resource, u *appstore.User, ops []patchOp) (userFields, error) {
+func patchUserFields(res *scimschema.Resource, u *appstore.User, ops []patchOp) (userFields, error) {
 	doc := userState(u)
 	if err := applyPatch(res, doc, u.ID, ops); err != nil {
 		return userFields{}, err

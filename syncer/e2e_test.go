@@ -8,7 +8,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/appstore/storetest"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 	"github.com/oktasync/oktasync/syncer"
 )
 
@@ -19,7 +19,7 @@ func TestImportNewUserLinksWithoutDuplicate(t *testing.T) {
 	forBackends(t, func(t *testing.T, b storetest.Backend) {
 		h := newHarness(t, b, harnessOpts{})
 		u := h.appCreate("ann@example.com", "Ann", "Lee", map[string]any{"title": "Engineer",
-			schema.EnterpriseURN: map[string]any{"department": "R&D"}})
+			scimschema.EnterpriseURN: map[string]any{"department": "R&D"}})
 
 		rep := h.sync(false)
 		if rep.Run.Counts[syncer.ActOktaCreate] != 1 || rep.Run.Counts[syncer.ActOktaAssign] != 1 {

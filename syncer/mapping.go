@@ -7,7 +7,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/oktaclient"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // Keys of the two values that are not AppUser profile attributes but are merged like
@@ -176,8 +176,8 @@ func str(v any) string { s, _ := v.(string); return s }
 
 // DefaultMapping is the mapping of Okta's SCIM 2.0 app template, plus one field for
 // each of the tenant's custom attributes (same name on both sides).
-func DefaultMapping(custom []schema.CustomAttr) Mapping {
-	ent := schema.EnterpriseURN
+func DefaultMapping(custom []scimschema.CustomAttr) Mapping {
+	ent := scimschema.EnterpriseURN
 	work := map[string]any{"type": "work"}
 	fields := []Field{
 		simple("givenName", "name.givenName", "name", "givenName"),
@@ -215,7 +215,7 @@ func DefaultMapping(custom []schema.CustomAttr) Mapping {
 		if taken[strings.ToLower(c.Name)] {
 			continue // a custom attribute never shadows a standard one
 		}
-		f := simple(c.Name, schema.CustomURN+":"+c.Name, schema.CustomURN, c.Name)
+		f := simple(c.Name, scimschema.CustomURN+":"+c.Name, scimschema.CustomURN, c.Name)
 		f.Custom = true
 		fields = append(fields, f)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/oktaclient"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 func TestThreeWay(t *testing.T) {
@@ -82,15 +82,15 @@ func TestThreeWay(t *testing.T) {
 }
 
 func TestMappingRoundTrip(t *testing.T) {
-	m := DefaultMapping([]schema.CustomAttr{{Name: "badge", Type: schema.String}, {Name: "title", Type: schema.String}})
+	m := DefaultMapping([]scimschema.CustomAttr{{Name: "badge", Type: scimschema.String}, {Name: "title", Type: scimschema.String}})
 	u := &appstore.User{UserName: "a@b.c", Active: true, Attrs: map[string]any{
-		"name":               map[string]any{"givenName": "Ann", "familyName": "Lee"},
-		"emails":             []any{map[string]any{"value": "home@b.c", "type": "home"}, map[string]any{"value": "a@b.c", "type": "work", "primary": true}},
-		"phoneNumbers":       []any{map[string]any{"value": "+1 555", "type": "mobile"}},
-		"addresses":          []any{map[string]any{"type": "work", "locality": "Paris", "country": "FR"}},
-		"title":              "Eng",
-		schema.EnterpriseURN: map[string]any{"department": "R&D", "employeeNumber": "42"},
-		schema.CustomURN:     map[string]any{"badge": "B-7"},
+		"name":                   map[string]any{"givenName": "Ann", "familyName": "Lee"},
+		"emails":                 []any{map[string]any{"value": "home@b.c", "type": "home"}, map[string]any{"value": "a@b.c", "type": "work", "primary": true}},
+		"phoneNumbers":           []any{map[string]any{"value": "+1 555", "type": "mobile"}},
+		"addresses":              []any{map[string]any{"type": "work", "locality": "Paris", "country": "FR"}},
+		"title":                  "Eng",
+		scimschema.EnterpriseURN: map[string]any{"department": "R&D", "employeeNumber": "42"},
+		scimschema.CustomURN:     map[string]any{"badge": "B-7"},
 	}}
 	v := m.AppValues(u)
 	want := map[string]any{KeyUserName: "a@b.c", KeyActive: true, "givenName": "Ann", "familyName": "Lee", "email": "a@b.c",
@@ -122,7 +122,7 @@ func TestMappingRoundTrip(t *testing.T) {
 	}
 	// Clearing removes values and the containers they leave empty.
 	m.Apply(nu, map[string]any{"givenName": nil, "email": nil, "primaryPhone": nil, "streetAddress": nil, "department": nil, "badge": nil})
-	for _, k := range []string{"name", "emails", "phoneNumbers", "addresses", schema.EnterpriseURN, schema.CustomURN} {
+	for _, k := range []string{"name", "emails", "phoneNumbers", "addresses", scimschema.EnterpriseURN, scimschema.CustomURN} {
 		if _, ok := nu.Attrs[k]; ok {
 			t.Errorf("%s left behind: %v", k, nu.Attrs[k])
 		}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
-	"github.com/oktasync/oktasync/scim/filter"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimfilter"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // Run runs the conformance suite against stores made by open. Each subtest gets a
@@ -116,18 +116,18 @@ func testTenants(t *testing.T, s appstore.Store) {
 
 func testAttributes(t *testing.T, s appstore.Store) {
 	ctx := ctxT()
-	if err := s.AddAttribute(ctx, "default", schema.CustomAttr{Name: "favoriteColor"}); err != nil {
+	if err := s.AddAttribute(ctx, "default", scimschema.CustomAttr{Name: "favoriteColor"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddAttribute(ctx, "default", schema.CustomAttr{Name: "level", Type: schema.Integer}); err != nil {
+	if err := s.AddAttribute(ctx, "default", scimschema.CustomAttr{Name: "level", Type: scimschema.Integer}); err != nil {
 		t.Fatal(err)
 	}
-	mustKind(t, s.AddAttribute(ctx, "default", schema.CustomAttr{Name: "FavoriteColor"}), errkind.Conflict)
-	mustKind(t, s.AddAttribute(ctx, "default", schema.CustomAttr{Name: "9lives"}), errkind.Invalid)
-	mustKind(t, s.AddAttribute(ctx, "default", schema.CustomAttr{Name: "x", Type: "blob"}), errkind.Invalid)
-	mustKind(t, s.AddAttribute(ctx, "nope", schema.CustomAttr{Name: "x"}), errkind.NotFound)
+	mustKind(t, s.AddAttribute(ctx, "default", scimschema.CustomAttr{Name: "FavoriteColor"}), errkind.Conflict)
+	mustKind(t, s.AddAttribute(ctx, "default", scimschema.CustomAttr{Name: "9lives"}), errkind.Invalid)
+	mustKind(t, s.AddAttribute(ctx, "default", scimschema.CustomAttr{Name: "x", Type: "blob"}), errkind.Invalid)
+	mustKind(t, s.AddAttribute(ctx, "nope", scimschema.CustomAttr{Name: "x"}), errkind.NotFound)
 	got, err := s.ListAttributes(ctx, "default")
-	if err != nil || len(got) != 2 || got[0].Name != "favoriteColor" || got[0].Type != schema.String || got[1].Type != schema.Integer {
+	if err != nil || len(got) != 2 || got[0].Name != "favoriteColor" || got[0].Type != scimschema.String || got[1].Type != scimschema.Integer {
 		t.Fatalf("ListAttributes = %+v, %v", got, err)
 	}
 	if err := s.RemoveAttribute(ctx, "default", "FAVORITECOLOR"); err != nil {
@@ -425,10 +425,10 @@ func testListPaging(t *testing.T, s appstore.Store) {
 
 func testFilters(t *testing.T, s appstore.Store) {
 	ctx := ctxT()
-	if err := s.AddAttribute(ctx, "default", schema.CustomAttr{Name: "favoriteColor"}); err != nil {
+	if err := s.AddAttribute(ctx, "default", scimschema.CustomAttr{Name: "favoriteColor"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddAttribute(ctx, "default", schema.CustomAttr{Name: "level", Type: schema.Integer}); err != nil {
+	if err := s.AddAttribute(ctx, "default", scimschema.CustomAttr{Name: "level", Type: scimschema.Integer}); err != nil {
 		t.Fatal(err)
 	}
 	alice := mustUser(t, s, "default", "Alice@Example.com", map[string]any{
@@ -438,14 +438,14 @@ func testFilters(t *testing.T, s appstore.Store) {
 			map[string]any{"value": "alice@example.com", "type": "work", "primary": true},
 			map[string]any{"value": "alice@home.org", "type": "home"},
 		},
-		"title":              "Engineer",
-		schema.EnterpriseURN: map[string]any{"department": "R&D", "employeeNumber": "42"},
-		schema.CustomURN:     map[string]any{"favoriteColor": "Blue", "level": 7},
+		"title":                  "Engineer",
+		scimschema.EnterpriseURN: map[string]any{"department": "R&D", "employeeNumber": "42"},
+		scimschema.CustomURN:     map[string]any{"favoriteColor": "Blue", "level": 7},
 	})
 	bob := mustUser(t, s, "default", "bob@example.com", map[string]any{
-		"displayName":    "Bob Jones",
-		"emails":         []any{map[string]any{"value": "bob@other.com", "type": "work"}},
-		schema.CustomURN: map[string]any{"level": 3},
+		"displayName":        "Bob Jones",
+		"emails":             []any{map[string]any{"value": "bob@other.com", "type": "work"}},
+		scimschema.CustomURN: map[string]any{"level": 3},
 	})
 	carol := mustUser(t, s, "default", "carol@example.com", nil)
 	if _, err := s.UpdateUser(ctx, "default", carol.ID, func(u *appstore.User) error { u.Active = false; u.ExternalID = "ext-C"; return nil }); err != nil {
@@ -505,7 +505,7 @@ func testFilters(t *testing.T, s appstore.Store) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.filter, func(t *testing.T) {
-			f, err := filter.Parse(tc.filter)
+			f, err := scimfilter.Parse(tc.filter)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
@@ -536,7 +536,7 @@ func testFilters(t *testing.T, s appstore.Store) {
 		`password eq "x"`,
 	}
 	for _, b := range bad {
-		f, err := filter.Parse(b)
+		f, err := scimfilter.Parse(b)
 		if err != nil {
 			t.Fatalf("parse %q: %v", b, err)
 		}
@@ -554,7 +554,7 @@ func testFilters(t *testing.T, s appstore.Store) {
 		{`members[value eq "` + alice.ID + `"]`, 0},
 		{`displayName sw "Ad" and members pr`, 1},
 	} {
-		f, err := filter.Parse(tc.filter)
+		f, err := scimfilter.Parse(tc.filter)
 		if err != nil {
 			t.Fatal(err)
 		}

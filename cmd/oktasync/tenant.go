@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/oktasync/oktasync/appstore"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 func cliCtx(ctx context.Context) context.Context {
@@ -209,7 +209,7 @@ func tenantAttributes(ctx context.Context, e *env, args []string) error {
 
 func attrAdd(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant attributes add", "NAME [--type string|boolean|integer|decimal|dateTime] [--multi] [--description TEXT]", "db").withTenant()
-	typ := f.String("type", schema.String, "attribute type: string, boolean, integer, decimal or dateTime")
+	typ := f.String("type", scimschema.String, "attribute type: string, boolean, integer, decimal or dateTime")
 	multi := f.Bool("multi", false, "the attribute holds a list of values")
 	desc := f.String("description", "", "what the attribute means")
 	pos, s, err := f.start(ctx, args, 1, "attribute NAME")
@@ -217,10 +217,10 @@ func attrAdd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.AddAttribute(cliCtx(ctx), *f.tenant, schema.CustomAttr{Name: pos[0], Type: *typ, MultiValued: *multi, Description: *desc}); err != nil {
+	if err := s.AddAttribute(cliCtx(ctx), *f.tenant, scimschema.CustomAttr{Name: pos[0], Type: *typ, MultiValued: *multi, Description: *desc}); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "added attribute %s (%s) to tenant %s; SCIM clients send it under %s\n", pos[0], *typ, *f.tenant, schema.CustomURN)
+	fmt.Fprintf(e.stdout, "added attribute %s (%s) to tenant %s; SCIM clients send it under %s\n", pos[0], *typ, *f.tenant, scimschema.CustomURN)
 	return nil
 }
 
@@ -248,7 +248,7 @@ func attrList(ctx context.Context, e *env, args []string) error {
 		}
 		list := make([]out, len(attrs))
 		for i, a := range attrs {
-			list[i] = out{a.Name, a.Type, a.MultiValued, a.Description, schema.CustomURN}
+			list[i] = out{a.Name, a.Type, a.MultiValued, a.Description, scimschema.CustomURN}
 		}
 		return printJSON(e.stdout, list)
 	}

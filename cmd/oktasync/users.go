@@ -10,8 +10,8 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
-	"github.com/oktasync/oktasync/scim/filter"
-	"github.com/oktasync/oktasync/scim/schema"
+	"github.com/oktasync/oktasync/scimfilter"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 func runUsers(ctx context.Context, e *env, args []string) error {
@@ -75,7 +75,7 @@ func usersList(ctx context.Context, e *env, args []string) error {
 		q.Count = -1
 	}
 	if *filt != "" {
-		ex, err := filter.Parse(*filt)
+		ex, err := scimfilter.Parse(*filt)
 		if err != nil {
 			return usagef("--filter: %v", err)
 		}
@@ -144,7 +144,7 @@ func addProfileFlags(f *cmdFlags) *profileFlags {
 }
 
 // apply writes the flags that were given onto u.
-func (p *profileFlags) apply(f *cmdFlags, u *appstore.User, custom []schema.CustomAttr) error {
+func (p *profileFlags) apply(f *cmdFlags, u *appstore.User, custom []scimschema.CustomAttr) error {
 	set := map[string]bool{}
 	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if u.Attrs == nil {
@@ -181,12 +181,12 @@ func (p *profileFlags) apply(f *cmdFlags, u *appstore.User, custom []schema.Cust
 		u.Attrs["phoneNumbers"] = []any{map[string]any{"value": *p.phone, "type": "work", "primary": true}}
 	}
 	if set["department"] {
-		ent, _ := u.Attrs[schema.EnterpriseURN].(map[string]any)
+		ent, _ := u.Attrs[scimschema.EnterpriseURN].(map[string]any)
 		if ent == nil {
 			ent = map[string]any{}
 		}
 		ent["department"] = *p.department
-		u.Attrs[schema.EnterpriseURN] = ent
+		u.Attrs[scimschema.EnterpriseURN] = ent
 	}
 	for _, kv := range *p.attrs {
 		k, v, ok := strings.Cut(kv, "=")
@@ -202,12 +202,12 @@ func (p *profileFlags) apply(f *cmdFlags, u *appstore.User, custom []schema.Cust
 		if !known {
 			return usagef("--attr %q: the tenant has no custom attribute %q (see oktasync tenant attributes list)", kv, k)
 		}
-		ext, _ := u.Attrs[schema.CustomURN].(map[string]any)
+		ext, _ := u.Attrs[scimschema.CustomURN].(map[string]any)
 		if ext == nil {
 			ext = map[string]any{}
 		}
 		ext[k] = v
-		u.Attrs[schema.CustomURN] = ext
+		u.Attrs[scimschema.CustomURN] = ext
 	}
 	return nil
 }

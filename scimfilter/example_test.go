@@ -1,20 +1,20 @@
-package filter_test
+package scimfilter_test
 
 import (
 	"fmt"
 
-	"github.com/oktasync/oktasync/scim/filter"
+	"github.com/oktasync/oktasync/scimfilter"
 )
 
 func ExampleParse() {
-	e, err := filter.Parse(`userName Eq "bjensen" and emails[type eq "work" or primary eq TRUE]`)
+	e, err := scimfilter.Parse(`userName Eq "bjensen" and emails[type eq "work" or primary eq TRUE]`)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(e)
-	filter.Walk(e, func(e filter.Expr) bool {
-		if c, ok := e.(*filter.Compare); ok {
+	scimfilter.Walk(e, func(e scimfilter.Expr) bool {
+		if c, ok := e.(*scimfilter.Compare); ok {
 			fmt.Printf("%s %s %v\n", c.Path, c.Op, c.Value)
 		}
 		return true
@@ -27,8 +27,8 @@ func ExampleParse() {
 }
 
 func ExampleParse_error() {
-	_, err := filter.Parse(`userName eqq "bjensen"`)
-	if e, ok := err.(*filter.Error); ok {
+	_, err := scimfilter.Parse(`userName eqq "bjensen"`)
+	if e, ok := err.(*scimfilter.Error); ok {
 		fmt.Println(e.Pos, e.Detail)
 	}
 	// Output:
@@ -41,7 +41,7 @@ func ExampleParsePath() {
 		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`,
 		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`,
 	} {
-		p, err := filter.ParsePath(s)
+		p, err := scimfilter.ParsePath(s)
 		if err != nil {
 			fmt.Println(err)
 			continue

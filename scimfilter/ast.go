@@ -14,7 +14,7 @@
 //
 // Every node renders canonical filter text with String, and parsing that
 // text again yields an equal tree.
-package filter
+package scimfilter
 
 import (
 	"encoding/json"

@@ -3,7 +3,7 @@
 // attribute extension. Both the SCIM handlers and the store's filter translation read
 // attribute characteristics (type, multiplicity, case sensitivity) from here, so the two
 // always agree on what an attribute is.
-package schema
+package scimschema
 
 import (
 	"strings"
