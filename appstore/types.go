@@ -15,6 +15,13 @@ const (
 	SourceOkta = "okta" // created by the reconciliation worker from an Okta AppUser
 )
 
+// SCIM clients, as told by their User-Agent (User.SourceClient).
+const (
+	SCIMClientOkta  = "okta"
+	SCIMClientEntra = "entra"
+	SCIMClientOther = "other"
+)
+
 // Tenant is one customer of the app, with its own users, groups and credentials.
 type Tenant struct {
 	ID   string // short, URL-safe name such as "default" or "acme"
@@ -32,6 +39,10 @@ type TenantSettings struct {
 	// InviteUsers sends a welcome email to users created or reactivated through SCIM.
 	// Off means silent provisioning.
 	InviteUsers bool `json:"inviteUsers,omitempty"`
+	// AllowedEmailDomains, when not empty, limits the userNames and emails of users
+	// created or updated through SCIM or the API to these domains (case-insensitive;
+	// a subdomain only when it is listed itself).
+	AllowedEmailDomains []string `json:"allowedEmailDomains,omitempty"`
 	// Extra holds options owned by other parts of the program (for example the
 	// reconciliation worker's policies), keyed by option name.
 	Extra map[string]string `json:"extra,omitempty"`
@@ -51,6 +62,9 @@ type User struct {
 	// SourceCredential names the SCIM credential that created it, if any.
 	Source           string
 	SourceCredential string
+	// SourceClient names the SCIM client that created the user, told by its User-Agent:
+	// SCIMClientOkta, SCIMClientEntra or SCIMClientOther; empty for other sources.
+	SourceClient string
 	// OktaUserID links the user to an Okta user (and so to its AppUser); empty when unlinked.
 	OktaUserID string
 	// Version increases by one on every write; it is the SCIM meta.version (ETag).
