@@ -7,11 +7,12 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 FUZZTIME  ?= 15s
 
-.PHONY: build run test test-race lint bench fuzz demo clean
+.PHONY: build run test test-race lint bench bench-scim fuzz demo clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/oktasync ./cmd/oktasync
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/oktasim ./cmd/oktasim
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/scimload ./cmd/scimload
 
 run: build
 	$(BIN)/oktasync serve
@@ -29,6 +30,11 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Okta's SCIM load (cmd/scimload) against serve on a fresh PostgreSQL database, on SQLite
+# and against an in-memory SCIM peer, with the ratios; see scripts/bench-scim.sh.
+bench-scim: build
+	BIN=$(BIN) ./scripts/bench-scim.sh
 
 # Short fuzzing runs of the parsers; CI runs these too.
 fuzz:

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make bench-scim: cmd/scimload against `oktasync serve` on a fresh PostgreSQL database
+# (created here and dropped afterwards, never ANALYZEd), on a fresh SQLite file, and
+# against scimload's in-memory SCIM peer; then the ratios of their total req/s.
+#
+# PostgreSQL: OKTASYNC_BENCH_POSTGRES_URL, else OKTASYNC_TEST_POSTGRES_URL (a database
+# whose user may CREATE DATABASE); without either the PostgreSQL run is skipped.
+# Knobs: USERS (20000), CLIENTS (16), DURATION (15s), MIX (lookup=80,create=10,deactivate=10),
+# BENCH_PORT (18480: three consecutive ports are used), TARGETS (postgres sqlite memory).
+set -euo pipefail
+BIN=${BIN:-bin}
+USERS=${USERS:-20000}
+CLIENTS=${CLIENTS:-16}
+DURATION=${DURATION:-15s}
+MIX=${MIX:-lookup=80,create=10,deactivate=10}
+BENCH_PORT=${BENCH_PORT:-18480}
+TARGETS=${TARGETS:-postgres sqlite memory}
+PGURL=${OKTASYNC_BENCH_POSTGRES_URL:-${OKTASYNC_TEST_POSTGRES_URL:-}}
+
+work=$(mktemp -d)
+pid=""
+pgdb=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  if [ -n "$pgdb" ]; then psql -q "$PGURL" -c "DROP DATABASE IF EXISTS $pgdb" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME PORT CMD...: runs a server, waits for its token line, sets pid and token.
+start() {
+  local name=$1 port=$2; shift 2
+  "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  pid=$!
+  for _ in $(seq 1 100); do
+    if grep -q "API token:" "$work/$name.out"; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then echo "bench-scim: $name server exited:" >&2; cat "$work/$name.err" >&2; exit 1; fi
+    sleep 0.1
+  done
+  token=$(awk '/API token:/ {print $NF}' "$work/$name.out")
+  [ -n "$token" ] || { echo "bench-scim: $name server printed no token" >&2; exit 1; }
+}
+
+stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }
+
+declare -A rps
+load() {
+  local name=$1 port=$2
+  echo "== $name"
+  OKTASYNC_SCIM_TOKEN=$token "$BIN/scimload" --url "http://127.0.0.1:$port/scim/v2" --users "$USERS" \
+    --clients "$CLIENTS" --duration "$DURATION" --mix "$MIX" | tee "$work/$name.load"
+  rps[$name]=$(awk '$1 == "total:" {print $3}' "$work/$name.load")
+  echo
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)"
+echo "load: $USERS users seeded through SCIM, $CLIENTS clients, $DURATION, mix $MIX"
+echo
+port=$BENCH_PORT
+for t in $TARGETS; do
+  case $t in
+  postgres)
+    if [ -z "$PGURL" ]; then echo "== postgres: skipped (set OKTASYNC_BENCH_POSTGRES_URL or OKTASYNC_TEST_POSTGRES_URL)"; echo; continue; fi
+    pgdb="oktasync_bench_$$"
+    psql -q "$PGURL" -v ON_ERROR_STOP=1 -c "CREATE DATABASE $pgdb" >/dev/null
+    if [[ $PGURL =~ ^(postgres(ql)?://[^/]*)/[^?]*(\?.*)?$ ]]; then
+      url="${BASH_REMATCH[1]}/$pgdb${BASH_REMATCH[3]}"
+    else
+      echo "bench-scim: cannot read the database name in the PostgreSQL URL" >&2; exit 2
+    fi
+    start postgres "$port" env OKTASYNC_DB="$url" OKTASYNC_LISTEN="127.0.0.1:$port" "$BIN/oktasync" serve
+    load postgres "$port"
+    stop
+    ;;
+  sqlite)
+    start sqlite "$port" env OKTASYNC_DB="sqlite:$work/bench.db" OKTASYNC_LISTEN="127.0.0.1:$port" "$BIN/oktasync" serve
+    load sqlite "$port"
+    stop
+    ;;
+  memory)
+    start memory "$port" "$BIN/scimload" --serve-memory "127.0.0.1:$port"
+    load memory "$port"
+    stop
+    ;;
+  *) echo "bench-scim: unknown target $t" >&2; exit 2 ;;
+  esac
+  port=$((port + 1))
+done
+
+echo "== total req/s and ratios to the in-memory peer"
+for t in $TARGETS; do
+  [ -n "${rps[$t]:-}" ] || continue
+  if [ -n "${rps[memory]:-}" ]; then
+    awk -v n="$t" -v a="${rps[$t]}" -v m="${rps[memory]}" 'BEGIN { printf "%-9s %8.0f req/s  %5.2fx memory\n", n, a, a / m }'
+  else
+    printf "%-9s %8.0f req/s\n" "$t" "${rps[$t]}"
+  fi
+done
