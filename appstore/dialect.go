@@ -15,6 +15,9 @@ type dialect interface {
 	name() string
 	// forUpdate is appended to a SELECT that starts a read-modify-write.
 	forUpdate() string
+	// forShare is appended to a SELECT whose rows must not change or vanish before the
+	// transaction commits (a reference about to be written to them).
+	forShare() string
 	// jsonText is the text of the JSON value at keys inside doc (NULL when absent).
 	jsonText(doc string, keys ...string) string
 	// jsonIs is a condition true when the JSON value at keys is the literal lit
@@ -49,6 +52,7 @@ type postgres struct{}
 
 func (postgres) name() string      { return "postgres" }
 func (postgres) forUpdate() string { return " FOR UPDATE" }
+func (postgres) forShare() string  { return " FOR SHARE" }
 
 func (postgres) jsonPath(doc string, keys []string, lastText bool) string {
 	var b strings.Builder
@@ -101,6 +105,7 @@ type sqliteDialect struct{}
 
 func (sqliteDialect) name() string      { return "sqlite" }
 func (sqliteDialect) forUpdate() string { return "" } // write transactions start IMMEDIATE
+func (sqliteDialect) forShare() string  { return "" } // likewise: no other writer can run
 
 // path renders a JSON path such as $."urn:...:User"."department".
 func (sqliteDialect) path(keys []string) string {

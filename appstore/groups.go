@@ -75,7 +75,11 @@ func validateGroup(op string, g *Group) error {
 	return nil
 }
 
-// checkMembers verifies that every member exists in the tenant, as the type says.
+// checkMembers verifies that every member exists in the tenant, as the type says. The
+// rows are read with a share lock: under READ COMMITTED a user or group deleted between
+// this check and the commit would otherwise be left a member for good. With the lock a
+// concurrent delete either waits for this transaction (and then removes the new
+// membership) or commits first, and the re-checked row no longer qualifies.
 func (s *sqlStore) checkMembers(ctx context.Context, tx *sqlx.Tx, tenantID, groupID string, members []Member) error {
 	const op = "appstore.checkMembers"
 	byType := map[string][]string{}
@@ -98,7 +102,7 @@ func (s *sqlStore) checkMembers(ctx context.Context, tx *sqlx.Tx, tenantID, grou
 				args = append(args, id)
 			}
 			var got []string
-			if err := tx.SelectContext(ctx, &got, s.q(`SELECT id FROM `+table+` WHERE tenant_id = ?`+extra+` AND id IN (`+placeholders(len(chunk))+`)`), args...); err != nil {
+			if err := tx.SelectContext(ctx, &got, s.q(`SELECT id FROM `+table+` WHERE tenant_id = ?`+extra+` AND id IN (`+placeholders(len(chunk))+`)`+s.d.forShare()), args...); err != nil {
 				return s.wrap(op, err)
 			}
 			for _, id := range got {

@@ -35,6 +35,11 @@ func Run(t *testing.T, open func(t testing.TB) appstore.Store) {
 		{"Filters", testFilters},
 		{"Groups", testGroups},
 		{"GroupMemberRace", testGroupMemberRace},
+		{"MemberAddVsUserDelete", testMemberAddVsUserDelete},
+		{"MemberAddVsGroupDelete", testMemberAddVsGroupDelete},
+		{"GroupRenameVsCreate", testGroupRenameVsCreate},
+		{"UserRenameVsCreate", testUserRenameVsCreate},
+		{"TokenCreateVsRemove", testTokenCreateVsRemove},
 		{"Tokens", testTokens},
 		{"TokenCountRace", testTokenRace},
 		{"Basic", testBasic},
@@ -667,6 +672,199 @@ func testGroupMemberRace(t *testing.T, s appstore.Store) {
 	}
 }
 
+// raceIterations is how many times each two-writer race below is run: enough for the
+// writers to interleave in every order on a busy machine.
+const raceIterations = 60
+
+// race runs a and b at the same moment and returns their errors, retrying either on a
+// Transient error as a client would on a 503.
+func race(a, b func() error) (errA, errB error) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	run := func(fn func() error, out *error) {
+		defer wg.Done()
+		<-start
+		for {
+			if *out = fn(); !errors.Is(*out, errkind.Transient) {
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go run(a, &errA)
+	go run(b, &errB)
+	close(start)
+	wg.Wait()
+	return errA, errB
+}
+
+func addMember(ctx context.Context, s appstore.Store, groupID string, m appstore.Member) func() error {
+	return func() error {
+		_, err := s.UpdateGroup(ctx, "default", groupID, func(g *appstore.Group) error {
+			g.Members = append(g.Members, m)
+			return nil
+		})
+		return err
+	}
+}
+
+// A user deleted while a group gains it as a member is never left in the group: either
+// the add comes first and the delete removes the membership, or the add finds no user.
+func testMemberAddVsUserDelete(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	g, err := s.CreateGroup(ctx, appstore.Group{TenantID: "default", DisplayName: "Racers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range raceIterations {
+		u := mustUser(t, s, "default", fmt.Sprintf("racer%d@example.com", i), nil)
+		addErr, delErr := race(addMember(ctx, s, g.ID, appstore.Member{Value: u.ID}),
+			func() error { return s.DeleteUser(ctx, "default", u.ID) })
+		if delErr != nil {
+			t.Fatalf("delete: %v", delErr)
+		}
+		if addErr != nil {
+			mustKind(t, addErr, errkind.Invalid)
+		}
+		got, err := s.GetGroup(ctx, "default", g.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range got.Members {
+			if m.Value == u.ID {
+				t.Fatalf("iteration %d: deleted user %s is still a member of the group (add error %v)", i, u.ID, addErr)
+			}
+		}
+		found, err := s.ListGroups(ctx, "default", appstore.Query{Filter: mustParse(t, fmt.Sprintf(`members.value eq %q`, u.ID)), Count: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found.Total != 0 {
+			t.Fatalf("iteration %d: members.value eq the deleted user finds %d groups", i, found.Total)
+		}
+	}
+}
+
+// A group deleted while another group gains it as a member is never left a member.
+func testMemberAddVsGroupDelete(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	parent, err := s.CreateGroup(ctx, appstore.Group{TenantID: "default", DisplayName: "Parent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range raceIterations {
+		child, err := s.CreateGroup(ctx, appstore.Group{TenantID: "default", DisplayName: fmt.Sprintf("Child %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addErr, delErr := race(addMember(ctx, s, parent.ID, appstore.Member{Value: child.ID, Type: "Group"}),
+			func() error { return s.DeleteGroup(ctx, "default", child.ID) })
+		if delErr != nil {
+			t.Fatalf("delete: %v", delErr)
+		}
+		if addErr != nil {
+			mustKind(t, addErr, errkind.Invalid)
+		}
+		got, err := s.GetGroup(ctx, "default", parent.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range got.Members {
+			if m.Value == child.ID {
+				t.Fatalf("iteration %d: deleted group is still a member (add error %v)", i, addErr)
+			}
+		}
+	}
+}
+
+// A group renamed to a name another group is being created with: exactly one of them
+// gets the name.
+func testGroupRenameVsCreate(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	for i := range raceIterations {
+		g, err := s.CreateGroup(ctx, appstore.Group{TenantID: "default", DisplayName: fmt.Sprintf("Old %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("Wanted %d", i)
+		renameErr, createErr := race(func() error {
+			_, err := s.UpdateGroup(ctx, "default", g.ID, func(g *appstore.Group) error { g.DisplayName = name; return nil })
+			return err
+		}, func() error {
+			_, err := s.CreateGroup(ctx, appstore.Group{TenantID: "default", DisplayName: strings.ToUpper(name)})
+			return err
+		})
+		if (renameErr == nil) == (createErr == nil) {
+			t.Fatalf("iteration %d: rename error %v, create error %v: want exactly one to win", i, renameErr, createErr)
+		}
+		mustKind(t, errors.Join(renameErr, createErr), errkind.Conflict)
+		page, err := s.ListGroups(ctx, "default", appstore.Query{Filter: mustParse(t, fmt.Sprintf(`displayName eq %q`, name)), Count: 10})
+		if err != nil || page.Total != 1 {
+			t.Fatalf("iteration %d: %d groups named %q (%v)", i, page.Total, name, err)
+		}
+	}
+}
+
+// A user renamed to a userName another user is being created with: exactly one wins.
+func testUserRenameVsCreate(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	for i := range raceIterations {
+		u := mustUser(t, s, "default", fmt.Sprintf("old%d@example.com", i), nil)
+		name := fmt.Sprintf("wanted%d@example.com", i)
+		renameErr, createErr := race(func() error {
+			_, err := s.UpdateUser(ctx, "default", u.ID, func(u *appstore.User) error { u.UserName = name; return nil })
+			return err
+		}, func() error {
+			_, err := s.CreateUser(ctx, appstore.User{TenantID: "default", UserName: strings.ToUpper(name), Active: true})
+			return err
+		})
+		if (renameErr == nil) == (createErr == nil) {
+			t.Fatalf("iteration %d: rename error %v, create error %v: want exactly one to win", i, renameErr, createErr)
+		}
+		mustKind(t, errors.Join(renameErr, createErr), errkind.Conflict)
+	}
+}
+
+// Removing a token while another is created never leaves more than MaxTokens, and the
+// freed slot can be used.
+func testTokenCreateVsRemove(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for range appstore.MaxTokens {
+		if _, _, err := s.CreateToken(ctx, "default"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range raceIterations {
+		list, err := s.ListCredentials(ctx, "default")
+		if err != nil || len(list) != appstore.MaxTokens {
+			t.Fatalf("iteration %d: %d credentials (%v), want %d", i, len(list), err, appstore.MaxTokens)
+		}
+		victim := list[i%len(list)].ID
+		var secret string
+		createErr, removeErr := race(func() error {
+			var err error
+			_, secret, err = s.CreateToken(ctx, "default")
+			return err
+		}, func() error { return s.RemoveCredential(ctx, "default", victim) })
+		if removeErr != nil {
+			t.Fatalf("iteration %d: remove: %v", i, removeErr)
+		}
+		if createErr != nil {
+			// The create came first and found both slots taken; it works now.
+			mustKind(t, createErr, errkind.Conflict)
+			if _, secret, err = s.CreateToken(ctx, "default"); err != nil {
+				t.Fatalf("iteration %d: create after remove: %v", i, err)
+			}
+		}
+		if _, _, err := s.AuthenticateToken(ctx, secret); err != nil {
+			t.Fatalf("iteration %d: the new token does not authenticate: %v", i, err)
+		}
+	}
+}
+
 func testTokens(t *testing.T, s appstore.Store) {
 	ctx := ctxT()
 	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
@@ -886,4 +1084,13 @@ func testMail(t *testing.T, s appstore.Store) {
 	if due, _ := s.DueMail(ctx, 10); len(due) != 0 {
 		t.Fatalf("abandoned mail still due: %+v", due)
 	}
+}
+
+func mustParse(t *testing.T, filter string) scimfilter.Expr {
+	t.Helper()
+	f, err := scimfilter.Parse(filter)
+	if err != nil {
+		t.Fatalf("parse %q: %v", filter, err)
+	}
+	return f
 }
