@@ -90,6 +90,7 @@ type Store interface {
 	MarkMail(ctx context.Context, m Mail) error
 
 	SyncStore
+	PortalStore
 }
 
 // Open opens the database named by url ("sqlite:PATH" or "postgres://...") and applies

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t testing.TB) appstore.Store) {
 		{"Mail", testMail},
 	}
 	tests = append(tests, syncTests...)
+	tests = append(tests, portalTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
