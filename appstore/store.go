@@ -91,6 +91,7 @@ type Store interface {
 
 	SyncStore
 	PortalStore
+	SCIMLogStore
 }
 
 // Open opens the database named by url ("sqlite:PATH" or "postgres://...") and applies

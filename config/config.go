@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Config holds every setting. The zero value is not valid; use Load.
@@ -25,6 +27,9 @@ type Config struct {
 	SMTPFrom   string // From address of invitation mail
 	AdminToken string // bearer token for the /admin/v1 API; empty disables it
 	SecretKey  string // base64 of 32 bytes: encrypts stored Okta API tokens
+	// SCIMLogRetention is how long the SCIM request log keeps a request: a duration
+	// such as 7d, 36h or 90m; 0 turns the log off.
+	SCIMLogRetention string
 }
 
 // setting describes one option: its flag, its environment variable and its default.
@@ -44,6 +49,7 @@ var settings = []setting{
 	{"smtp-from", "OKTASYNC_SMTP_FROM", "oktasync@localhost", "From address of invitation mail", func(c *Config) *string { return &c.SMTPFrom }, false},
 	{"admin-token", "OKTASYNC_ADMIN_TOKEN", "", "bearer token protecting the /admin/v1 API (empty disables it)", func(c *Config) *string { return &c.AdminToken }, true},
 	{"secret-key", "OKTASYNC_SECRET_KEY", "", "base64 of 32 random bytes; encrypts stored Okta API tokens", func(c *Config) *string { return &c.SecretKey }, true},
+	{"scim-log-retention", "OKTASYNC_SCIM_LOG_RETENTION", "7d", "how long the SCIM request log keeps requests (e.g. 7d, 36h; 0 turns the log off)", func(c *Config) *string { return &c.SCIMLogRetention }, false},
 }
 
 // Error is a configuration error naming the flag or environment variable at fault.
@@ -152,7 +158,40 @@ func (c *Config) validate(source map[string]string) error {
 			bad("secret-key", "%v", err)
 		}
 	}
+	if _, err := ParseRetention(c.SCIMLogRetention); err != nil {
+		bad("scim-log-retention", "%v", err)
+	}
 	return errors.Join(errs...)
+}
+
+// SCIMLogRetentionDuration is SCIMLogRetention parsed; 0 means the log is off.
+func (c *Config) SCIMLogRetentionDuration() time.Duration {
+	d, _ := ParseRetention(c.SCIMLogRetention)
+	return d
+}
+
+// ParseRetention parses a retention period: a whole number of days ("7d") or a Go
+// duration ("36h", "90m"); "0" means none. Negative periods are refused.
+func ParseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days (e.g. 7d)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration: use days (7d) or hours and minutes (36h, 90m); 0 turns the log off", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
 }
 
 // Key decodes SecretKey: 32 bytes, base64 (standard or URL alphabet, padded or not).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
@@ -71,6 +72,9 @@ func TestInvalidValuesNameTheCulprit(t *testing.T) {
 		{map[string]string{"OKTASYNC_SMTP_URL": "http://mail"}, nil, "OKTASYNC_SMTP_URL: not an smtp://"},
 		{map[string]string{"OKTASYNC_SECRET_KEY": "c2hvcnQ="}, nil, "OKTASYNC_SECRET_KEY: decodes to 5 bytes"},
 		{map[string]string{"OKTASYNC_SECRET_KEY": "!!!"}, nil, "OKTASYNC_SECRET_KEY: is not base64"},
+		{map[string]string{"OKTASYNC_SCIM_LOG_RETENTION": "a week"}, nil, "OKTASYNC_SCIM_LOG_RETENTION: \"a week\" is not a duration"},
+		{nil, []string{"--scim-log-retention", "-3h"}, "--scim-log-retention: \"-3h\" is negative"},
+		{nil, []string{"--scim-log-retention", "xd"}, "--scim-log-retention: \"xd\" is not a number of days"},
 	}
 	for _, tc := range cases {
 		_, err := load(t, tc.env, tc.args...)
@@ -103,5 +107,27 @@ func TestSecretKey(t *testing.T) {
 	var empty Config
 	if _, err := empty.Key(); err == nil || !strings.Contains(err.Error(), "OKTASYNC_SECRET_KEY") {
 		t.Fatalf("missing key error does not name the variable: %v", err)
+	}
+}
+
+func TestSCIMLogRetention(t *testing.T) {
+	cases := []struct {
+		env  string
+		want time.Duration
+	}{
+		{"", 7 * 24 * time.Hour}, // the default
+		{"30d", 30 * 24 * time.Hour},
+		{"36h", 36 * time.Hour},
+		{"90m", 90 * time.Minute},
+		{"0", 0}, // the log is off
+	}
+	for _, tc := range cases {
+		c, err := load(t, map[string]string{"OKTASYNC_SCIM_LOG_RETENTION": tc.env})
+		if err != nil {
+			t.Fatalf("OKTASYNC_SCIM_LOG_RETENTION=%q: %v", tc.env, err)
+		}
+		if got := c.SCIMLogRetentionDuration(); got != tc.want {
+			t.Errorf("OKTASYNC_SCIM_LOG_RETENTION=%q: retention %v, want %v", tc.env, got, tc.want)
+		}
 	}
 }
