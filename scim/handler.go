@@ -51,6 +51,9 @@ type Options struct {
 	// MaxPatchOperations caps the operations of one PATCH request (400 tooMany beyond);
 	// default DefaultMaxPatchOperations.
 	MaxPatchOperations int
+	// OnAuthenticated, when set, is told each request's tenant and credential once they
+	// are known (the request log keeps requests under their tenant with it).
+	OnAuthenticated func(ctx context.Context, tenantID, credentialID string)
 }
 
 func (o *Options) setDefaults() {
@@ -109,6 +112,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if s.opts.OnAuthenticated != nil {
+		s.opts.OnAuthenticated(r.Context(), tenant.ID, cred.ID)
 	}
 	ctx := appstore.WithActor(r.Context(), appstore.Actor{Kind: "scim", ID: cred.ID})
 	req := &request{Request: r.WithContext(ctx), tenant: tenant, cred: cred, base: s.baseURL(r)}

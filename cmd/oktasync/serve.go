@@ -14,10 +14,11 @@ import (
 	"github.com/oktasync/oktasync/config"
 	"github.com/oktasync/oktasync/mailer"
 	"github.com/oktasync/oktasync/scim"
+	"github.com/oktasync/oktasync/scimlog"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "serve", "[flags]", "db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key")
+	f := newFlags(e, "serve", "[flags]", "db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key", "scim-log-retention")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -50,7 +51,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer cancel()
 
 	mux := http.NewServeMux()
-	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", scim.New(store, scim.Options{BaseURL: cfg.SCIMURL(), Logger: log})))
+	scimHandler, stopSCIMLog := newSCIMHandler(cfg, store, log)
+	defer stopSCIMLog() // after the server's shutdown below, so that its last requests are written
+	mux.Handle("/scim/v2/", scimHandler)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -107,6 +110,27 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	err = srv.Shutdown(sctx)
 	wg.Wait()
 	return err
+}
+
+// newSCIMHandler is the SCIM endpoint, behind the request log unless its retention is 0.
+// stop writes what the log still holds and stops its writer.
+func newSCIMHandler(cfg config.Config, store appstore.Store, log *slog.Logger) (h http.Handler, stop func()) {
+	h = http.StripPrefix("/scim/v2", scim.New(store, scim.Options{BaseURL: cfg.SCIMURL(), Logger: log, OnAuthenticated: scimlog.Authenticated}))
+	retention := cfg.SCIMLogRetentionDuration()
+	if retention == 0 {
+		return h, func() {}
+	}
+	reqLog := scimlog.New(store, scimlog.Options{Retention: retention, Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reqLog.Run(ctx)
+	}()
+	return reqLog.Handler(h), func() {
+		cancel()
+		<-done
+	}
 }
 
 // bootstrap makes a fresh install usable in one step: when the default tenant has no
