@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/event"
 )
 
 // Bearer tokens look like "oks_<prefix>_<secret>": the prefix (10 characters) is stored
@@ -128,7 +129,10 @@ func (s *sqlStore) CreateToken(ctx context.Context, tenantID string) (Credential
 		if err != nil {
 			return s.wrap(op, err)
 		}
-		return s.audit(ctx, tx, tenantID, "token.create", "Credential", c.ID, map[string]Change{"prefix": {New: prefix}})
+		if err := s.audit(ctx, tx, tenantID, "token.create", "Credential", c.ID, map[string]Change{"prefix": {New: prefix}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, event.TokenCreated, tenantID, CredentialResource(c), nil)
 	})
 	if err != nil {
 		return Credential{}, "", err
@@ -166,9 +170,13 @@ func (s *sqlStore) RenewToken(ctx context.Context, tenantID, id string) (Credent
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE credentials SET prefix = ?, secret_hash = ?, created_at = ?, last_used_at = NULL WHERE id = ?`), prefix, hash, now, id); err != nil {
 			return s.wrap(op, err)
 		}
+		old := r.credential()
 		r.Prefix, r.CreatedAt, r.LastUsedAt = prefix, now, sql.NullInt64{}
 		c = r.credential()
-		return s.audit(ctx, tx, tenantID, "token.renew", "Credential", id, map[string]Change{"prefix": {Old: r.Prefix, New: prefix}})
+		if err := s.audit(ctx, tx, tenantID, "token.renew", "Credential", id, map[string]Change{"prefix": {Old: old.Prefix, New: prefix}}); err != nil {
+			return err
+		}
+		return s.emitDiff(ctx, tx, event.TokenRenewed, tenantID, CredentialResource(old), CredentialResource(c))
 	})
 	if err != nil {
 		return Credential{}, "", err
@@ -232,7 +240,10 @@ func (s *sqlStore) CreateBasic(ctx context.Context, tenantID, username, password
 		if err != nil {
 			return s.wrap(op, err)
 		}
-		return s.audit(ctx, tx, tenantID, "basic.create", "Credential", c.ID, map[string]Change{"username": {New: username}})
+		if err := s.audit(ctx, tx, tenantID, "basic.create", "Credential", c.ID, map[string]Change{"username": {New: username}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, event.TokenCreated, tenantID, CredentialResource(c), nil)
 	})
 	return c, err
 }
@@ -273,7 +284,10 @@ func (s *sqlStore) SetCredentialStatus(ctx context.Context, tenantID, id, status
 			return nil
 		}
 		verb := map[string]string{StatusActive: "activate", StatusInactive: "deactivate"}[status]
-		return s.audit(ctx, tx, tenantID, "credential."+verb, "Credential", id, map[string]Change{"status": {Old: old, New: status}})
+		if err := s.audit(ctx, tx, tenantID, "credential."+verb, "Credential", id, map[string]Change{"status": {Old: old, New: status}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, event.TokenStatus, tenantID, CredentialResource(c), map[string]any{"status": old})
 	})
 	return c, err
 }
@@ -288,7 +302,10 @@ func (s *sqlStore) RemoveCredential(ctx context.Context, tenantID, id string) er
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM credentials WHERE id = ?`), id); err != nil {
 			return s.wrap(op, err)
 		}
-		return s.audit(ctx, tx, tenantID, "credential.remove", "Credential", id, map[string]Change{"prefix": {Old: r.Prefix + r.Username}})
+		if err := s.audit(ctx, tx, tenantID, "credential.remove", "Credential", id, map[string]Change{"prefix": {Old: r.Prefix + r.Username}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, event.TokenRemoved, tenantID, CredentialResource(r.credential()), nil)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/event"
 	"github.com/oktasync/oktasync/scimschema"
 )
 
@@ -178,7 +179,20 @@ func (s *sqlStore) CreateGroup(ctx context.Context, g Group) (Group, error) {
 		if g.ExternalID != "" {
 			ch["externalId"] = Change{New: g.ExternalID}
 		}
-		return s.audit(ctx, tx, g.TenantID, "group.create", "Group", g.ID, ch)
+		if err := s.audit(ctx, tx, g.TenantID, "group.create", "Group", g.ID, ch); err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, event.GroupCreated, g.TenantID, GroupResource(g, 0), nil); err != nil {
+			return err
+		}
+		if len(g.Members) == 0 {
+			return nil
+		}
+		withNames, err := s.withDisplays(ctx, tx, g)
+		if err != nil {
+			return err
+		}
+		return s.emitMembers(ctx, tx, event.GroupMemberAdded, withNames, withNames.Members)
 	})
 	if err != nil {
 		return Group{}, err
@@ -355,9 +369,57 @@ func (s *sqlStore) UpdateGroup(ctx context.Context, tenantID, id string, fn func
 			return err
 		}
 		out = g
-		return s.audit(ctx, tx, tenantID, "group.update", "Group", id, ch)
+		if err := s.audit(ctx, tx, tenantID, "group.update", "Group", id, ch); err != nil {
+			return err
+		}
+		return s.emitGroupUpdate(ctx, tx, old, g, removed, added)
 	})
 	return out, err
+}
+
+// emitGroupUpdate emits group.updated when the group's own fields changed, then one
+// group.member_removed per member gone and one group.member_added per member added.
+func (s *sqlStore) emitGroupUpdate(ctx context.Context, tx *sqlx.Tx, old, g Group, removed []string, added []Member) error {
+	if err := s.emitDiff(ctx, tx, event.GroupUpdated, g.TenantID, GroupResource(old, 0), GroupResource(g, 0), "memberCount"); err != nil {
+		return err
+	}
+	oldByID := map[string]Member{}
+	for _, m := range old.Members {
+		oldByID[m.Value] = m
+	}
+	gone := make([]Member, 0, len(removed))
+	for _, id := range removed {
+		gone = append(gone, oldByID[id])
+	}
+	for _, m := range added { // a member whose type changed was removed as the old type
+		if om, ok := oldByID[m.Value]; ok {
+			gone = append(gone, om)
+		}
+	}
+	if err := s.emitMembers(ctx, tx, event.GroupMemberRemoved, g, gone); err != nil {
+		return err
+	}
+	newByID := map[string]Member{}
+	for _, m := range g.Members {
+		newByID[m.Value] = m
+	}
+	in := make([]Member, 0, len(added))
+	for _, m := range added {
+		in = append(in, newByID[m.Value])
+	}
+	return s.emitMembers(ctx, tx, event.GroupMemberAdded, g, in)
+}
+
+// emitMembers emits one membership event of type typ per member, each carrying g as it
+// is after the write.
+func (s *sqlStore) emitMembers(ctx context.Context, tx *sqlx.Tx, typ string, g Group, members []Member) error {
+	res := GroupResource(g, 0)
+	for _, m := range members {
+		if err := s.emit(ctx, tx, typ, g.TenantID, event.Membership{Group: res, Member: MemberResource(m)}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *sqlStore) DeleteGroup(ctx context.Context, tenantID, id string) error {
@@ -368,7 +430,11 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, tenantID, id string) error {
 			return err
 		}
 		now := s.micros()
-		if err := s.dropMember(ctx, tx, id, now); err != nil { // as a member of other groups
+		var n int
+		if err := tx.GetContext(ctx, &n, s.q(`SELECT count(*) FROM group_members WHERE group_id = ?`), id); err != nil {
+			return s.wrap(op, err)
+		}
+		if err := s.dropMember(ctx, tx, tenantID, Member{Value: id, Type: "Group", Display: g.DisplayName}, now); err != nil { // as a member of other groups
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM group_members WHERE group_id = ?`), id); err != nil {
@@ -377,7 +443,10 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, tenantID, id string) error {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM groups WHERE id = ?`), id); err != nil {
 			return s.wrap(op, err)
 		}
-		return s.audit(ctx, tx, tenantID, "group.delete", "Group", id, map[string]Change{"displayName": {Old: g.DisplayName}})
+		if err := s.audit(ctx, tx, tenantID, "group.delete", "Group", id, map[string]Change{"displayName": {Old: g.DisplayName}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, event.GroupDeleted, tenantID, GroupResource(g, n), nil)
 	})
 }
 

@@ -30,6 +30,9 @@ type sqlStore struct {
 	basicCache map[string]time.Time
 
 	stmts stmtCache
+
+	// pending holds the events of running transactions (*sqlx.Tx -> *pendingEvents).
+	pending sync.Map
 }
 
 func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
@@ -99,6 +102,11 @@ func (s *sqlStore) inTx(ctx context.Context, op string, fn func(tx *sqlx.Tx) err
 		return s.wrap(op, err)
 	}
 	if err := fn(tx); err != nil {
+		s.dropEvents(tx)
+		_ = tx.Rollback()
+		return err
+	}
+	if err := s.flushEvents(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -7,6 +7,7 @@ package appstore
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/oktasync/oktasync/errkind"
 	"github.com/oktasync/oktasync/scimschema"
@@ -92,6 +93,18 @@ type Store interface {
 	SyncStore
 	PortalStore
 	SCIMLogStore
+	EventStore
+}
+
+// EventStore is the change feed: the events every write commits with, in seq order.
+type EventStore interface {
+	// ListEvents returns the events after q.After in seq order, filtered by tenant and
+	// types. A cursor into events removed by retention gets *CursorTooOldError.
+	ListEvents(ctx context.Context, q EventQuery) (EventPage, error)
+	// LastEventSeq returns the seq of the newest committed event (0 when none).
+	LastEventSeq(ctx context.Context) (int64, error)
+	// PruneEvents removes the events older than before and returns how many went.
+	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Open opens the database named by url ("sqlite:PATH" or "postgres://...") and applies

@@ -354,7 +354,12 @@ func (s *sqlStore) SetOktaConnection(ctx context.Context, c OktaConnection) (Okt
 	}
 	now := s.micros()
 	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
-		if _, err := s.getTenant(ctx, tx, c.TenantID, false); err != nil {
+		t, err := s.getTenant(ctx, tx, c.TenantID, false)
+		if err != nil {
+			return err
+		}
+		before, err := s.tenantData(ctx, tx, t)
+		if err != nil {
 			return err
 		}
 		old, err := s.getOktaConnection(ctx, tx, c.TenantID)
@@ -373,7 +378,10 @@ func (s *sqlStore) SetOktaConnection(ctx context.Context, c OktaConnection) (Okt
 		c.Created, c.Updated = fromMicros(created), fromMicros(now)
 		// The token is a secret: the audit trail says it changed, never what it is.
 		ch := map[string]Change{"orgUrl": {Old: old.OrgURL, New: c.OrgURL}, "appId": {Old: old.AppID, New: c.AppID}, "apiToken": {New: "(set)"}}
-		return s.audit(ctx, tx, c.TenantID, "okta.connection.set", "Tenant", c.TenantID, ch)
+		if err := s.audit(ctx, tx, c.TenantID, "okta.connection.set", "Tenant", c.TenantID, ch); err != nil {
+			return err
+		}
+		return s.emitTenantChange(ctx, tx, before, t)
 	})
 	if err != nil {
 		return OktaConnection{}, err
@@ -435,6 +443,14 @@ func (s *sqlStore) ListOktaConnections(ctx context.Context) ([]OktaConnection, e
 func (s *sqlStore) DeleteOktaConnection(ctx context.Context, tenantID string) error {
 	const op = "appstore.DeleteOktaConnection"
 	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		t, err := s.getTenant(ctx, tx, tenantID, false)
+		if err != nil {
+			return err
+		}
+		before, err := s.tenantData(ctx, tx, t)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM okta_connections WHERE tenant_id = ?`), tenantID)
 		if err != nil {
 			return s.wrap(op, err)
@@ -442,7 +458,10 @@ func (s *sqlStore) DeleteOktaConnection(ctx context.Context, tenantID string) er
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errkind.Errorf(op, errkind.NotFound, "tenant %q has no Okta connection", tenantID)
 		}
-		return s.audit(ctx, tx, tenantID, "okta.connection.delete", "Tenant", tenantID, nil)
+		if err := s.audit(ctx, tx, tenantID, "okta.connection.delete", "Tenant", tenantID, nil); err != nil {
+			return err
+		}
+		return s.emitTenantChange(ctx, tx, before, t)
 	})
 }
 

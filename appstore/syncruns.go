@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/event"
 )
 
 type syncRunRow struct {
@@ -78,15 +81,50 @@ func (s *sqlStore) UpdateSyncRun(ctx context.Context, r SyncRun) error {
 	if !r.Finished.IsZero() {
 		fin = r.Finished.UnixMicro()
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sync_runs SET status = ?, processed = ?, total = ?, counts = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ? AND tenant_id = ?`),
-		r.Status, r.Processed, r.Total, counts, r.Error, s.micros(), fin, r.ID, r.TenantID)
+	const update = `UPDATE sync_runs SET status = ?, processed = ?, total = ?, counts = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ? AND tenant_id = ?`
+	if fin == nil { // progress: no event, no transaction
+		res, err := s.db.ExecContext(ctx, s.q(update), r.Status, r.Processed, r.Total, counts, r.Error, s.micros(), fin, r.ID, r.TenantID)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errkind.Errorf(op, errkind.NotFound, "no run %d in tenant %q", r.ID, r.TenantID)
+		}
+		return nil
+	}
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		var prev syncRunRow
+		if err := tx.GetContext(ctx, &prev, s.q(`SELECT `+syncRunCols+` FROM sync_runs WHERE id = ? AND tenant_id = ?`+s.d.forUpdate()), r.ID, r.TenantID); err != nil {
+			if s.wrapKind(err) == errkind.NotFound {
+				return errkind.Errorf(op, errkind.NotFound, "no run %d in tenant %q", r.ID, r.TenantID)
+			}
+			return s.wrap(op, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(update), r.Status, r.Processed, r.Total, counts, r.Error, s.micros(), fin, r.ID, r.TenantID); err != nil {
+			return s.wrap(op, err)
+		}
+		if prev.FinishedAt.Valid { // already finished: its event was written then
+			return nil
+		}
+		prev.Status, prev.Processed, prev.Total, prev.Counts, prev.Error = r.Status, r.Processed, r.Total, counts, r.Error
+		prev.FinishedAt = sql.NullInt64{Int64: r.Finished.UnixMicro(), Valid: true}
+		return s.emitRunFinished(ctx, tx, prev)
+	})
+}
+
+// emitRunFinished emits sync.run_finished for a run that has just ended.
+func (s *sqlStore) emitRunFinished(ctx context.Context, tx *sqlx.Tx, row syncRunRow) error {
+	run, err := row.run()
 	if err != nil {
-		return s.wrap(op, err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errkind.Errorf(op, errkind.NotFound, "no run %d in tenant %q", r.ID, r.TenantID)
-	}
-	return nil
+	return s.emit(ctx, tx, event.SyncRunFinished, run.TenantID, SyncRunResource(run), nil)
+}
+
+// SyncRunResource is r as events show it.
+func SyncRunResource(r SyncRun) event.SyncRun {
+	return event.SyncRun{ID: r.ID, Tenant: r.TenantID, Trigger: r.Trigger, Mode: r.Mode, DryRun: r.DryRun, Status: r.Status,
+		Processed: r.Processed, Total: r.Total, Counts: r.Counts, Error: r.Error, Started: r.Started, Finished: r.Finished}
 }
 
 func (s *sqlStore) GetSyncRun(ctx context.Context, tenantID string, id int64) (SyncRun, error) {
@@ -124,14 +162,30 @@ func (s *sqlStore) ListSyncRuns(ctx context.Context, tenantID string, limit int)
 }
 
 func (s *sqlStore) InterruptSyncRuns(ctx context.Context, tenantID string, exceptID int64) (int, error) {
+	const op = "appstore.InterruptSyncRuns"
+	const msg = "the run stopped before finishing (process killed or shut down)"
 	now := s.micros()
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sync_runs SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE tenant_id = ? AND status = ? AND id <> ?`),
-		RunInterrupted, "the run stopped before finishing (process killed or shut down)", now, now, tenantID, RunRunning, exceptID)
-	if err != nil {
-		return 0, s.wrap("appstore.InterruptSyncRuns", err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	var n int
+	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		var rows []syncRunRow
+		if err := tx.SelectContext(ctx, &rows, s.q(`SELECT `+syncRunCols+` FROM sync_runs WHERE tenant_id = ? AND status = ? AND id <> ? ORDER BY id`+s.d.forUpdate()),
+			tenantID, RunRunning, exceptID); err != nil {
+			return s.wrap(op, err)
+		}
+		for _, r := range rows {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE sync_runs SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?`),
+				RunInterrupted, msg, now, now, r.ID); err != nil {
+				return s.wrap(op, err)
+			}
+			r.Status, r.Error, r.UpdatedAt, r.FinishedAt = RunInterrupted, msg, now, sql.NullInt64{Int64: now, Valid: true}
+			if err := s.emitRunFinished(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		n = len(rows)
+		return nil
+	})
+	return n, err
 }
 
 func (s *sqlStore) AddSyncRunError(ctx context.Context, e SyncRunError) error {

@@ -3,12 +3,15 @@ package appstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/event"
+	"github.com/oktasync/oktasync/resource"
 	"github.com/oktasync/oktasync/scimschema"
 )
 
@@ -118,6 +121,10 @@ func (s *sqlStore) UpdateTenant(ctx context.Context, id string, fn func(*Tenant)
 		if err != nil {
 			return err
 		}
+		before, err := s.tenantData(ctx, tx, old)
+		if err != nil {
+			return err
+		}
 		t := old
 		t.Settings.Extra = cloneStringMap(old.Settings.Extra)
 		if err := fn(&t); err != nil {
@@ -145,7 +152,10 @@ func (s *sqlStore) UpdateTenant(ctx context.Context, id string, fn func(*Tenant)
 			changes["settings"] = Change{Old: json.RawMessage(oldSettings), New: json.RawMessage(settings)}
 		}
 		out = t
-		return s.audit(ctx, tx, id, "tenant.update", "Tenant", id, changes)
+		if err := s.audit(ctx, tx, id, "tenant.update", "Tenant", id, changes); err != nil {
+			return err
+		}
+		return s.emitTenantChange(ctx, tx, before, t)
 	})
 	return out, err
 }
@@ -186,10 +196,15 @@ func (s *sqlStore) AddAttribute(ctx context.Context, tenantID string, a scimsche
 		return errkind.Errorf(op, errkind.Invalid, "invalid attribute type %q: want one of %s", a.Type, strings.Join(scimschema.CustomTypes, ", "))
 	}
 	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
-		if _, err := s.getTenant(ctx, tx, tenantID, false); err != nil {
+		t, err := s.getTenant(ctx, tx, tenantID, false)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenant_attributes (tenant_id, name, name_key, type, multi_valued, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		before, err := s.tenantData(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO tenant_attributes (tenant_id, name, name_key, type, multi_valued, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			tenantID, a.Name, normalizeKey(a.Name), a.Type, a.MultiValued, a.Description, s.micros())
 		if s.d.isUnique(err) {
 			return errkind.Errorf(op, errkind.Conflict, "tenant %q already has an attribute %q", tenantID, a.Name)
@@ -197,7 +212,10 @@ func (s *sqlStore) AddAttribute(ctx context.Context, tenantID string, a scimsche
 		if err != nil {
 			return s.wrap(op, err)
 		}
-		return s.audit(ctx, tx, tenantID, "attribute.add", "Attribute", a.Name, map[string]Change{"type": {New: a.Type}})
+		if err := s.audit(ctx, tx, tenantID, "attribute.add", "Attribute", a.Name, map[string]Change{"type": {New: a.Type}}); err != nil {
+			return err
+		}
+		return s.emitTenantChange(ctx, tx, before, t)
 	})
 }
 
@@ -224,6 +242,14 @@ func (s *sqlStore) listAttributes(ctx context.Context, q sqlx.QueryerContext, te
 func (s *sqlStore) RemoveAttribute(ctx context.Context, tenantID, name string) error {
 	const op = "appstore.RemoveAttribute"
 	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		t, err := s.getTenant(ctx, tx, tenantID, false)
+		if err != nil {
+			return err
+		}
+		before, err := s.tenantData(ctx, tx, t)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM tenant_attributes WHERE tenant_id = ? AND name_key = ?`), tenantID, normalizeKey(name))
 		if err != nil {
 			return s.wrap(op, err)
@@ -231,8 +257,44 @@ func (s *sqlStore) RemoveAttribute(ctx context.Context, tenantID, name string) e
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errkind.Errorf(op, errkind.NotFound, "tenant %q has no attribute %q", tenantID, name)
 		}
-		return s.audit(ctx, tx, tenantID, "attribute.remove", "Attribute", name, nil)
+		if err := s.audit(ctx, tx, tenantID, "attribute.remove", "Attribute", name, nil); err != nil {
+			return err
+		}
+		return s.emitTenantChange(ctx, tx, before, t)
 	})
+}
+
+// tenantData is t as tenant.updated events show it, read inside tx.
+func (s *sqlStore) tenantData(ctx context.Context, tx *sqlx.Tx, t Tenant) (event.Tenant, error) {
+	d := event.Tenant{Tenant: TenantResource(t), Attributes: []resource.Attribute{}}
+	attrs, err := s.listAttributes(ctx, tx, t.ID)
+	if err != nil {
+		return d, err
+	}
+	for _, a := range attrs {
+		d.Attributes = append(d.Attributes, AttributeResource(a))
+	}
+	if len(t.Settings.Extra) > 0 {
+		d.Policies = t.Settings.Extra
+	}
+	c, err := s.getOktaConnection(ctx, tx, t.ID)
+	switch {
+	case err == nil:
+		d.OktaConnection = &event.OktaConnection{OrgURL: c.OrgURL, AppID: c.AppID, Updated: c.Updated}
+	case !errors.Is(err, errkind.NotFound):
+		return d, err
+	}
+	return d, nil
+}
+
+// emitTenantChange emits tenant.updated when the tenant t, re-read with its
+// attributes and connection, differs from before.
+func (s *sqlStore) emitTenantChange(ctx context.Context, tx *sqlx.Tx, before event.Tenant, t Tenant) error {
+	after, err := s.tenantData(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	return s.emitDiff(ctx, tx, event.TenantUpdated, t.ID, before, after)
 }
 
 // userResource is the tenant's User resource type, with its custom extension.

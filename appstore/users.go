@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/event"
 )
 
 type userRow struct {
@@ -112,7 +113,10 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 		if err := s.bumpAppRev(ctx, tx, u.ID, created); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, u.TenantID, "user.create", "User", u.ID, created)
+		if err := s.audit(ctx, tx, u.TenantID, "user.create", "User", u.ID, created); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, event.UserCreated, u.TenantID, UserResource(u), nil)
 	})
 	if err != nil {
 		return User{}, err
@@ -254,9 +258,29 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 		if c, ok := changes["active"]; ok && len(changes) == 1 {
 			operation = map[bool]string{true: "user.reactivate", false: "user.deactivate"}[c.New.(bool)]
 		}
-		return s.audit(ctx, tx, tenantID, operation, "User", id, changes)
+		if err := s.audit(ctx, tx, tenantID, operation, "User", id, changes); err != nil {
+			return err
+		}
+		return s.emitUserUpdate(ctx, tx, old, u)
 	})
 	return out, err
+}
+
+// emitUserUpdate emits the events of a user write: user.deactivated or
+// user.reactivated when active changed, and user.updated when anything else did. Both
+// carry the user as it is after the write; each one's previous lists its own part.
+func (s *sqlStore) emitUserUpdate(ctx context.Context, tx *sqlx.Tx, old, u User) error {
+	before, after := UserResource(old), UserResource(u)
+	if old.Active != u.Active {
+		typ := event.UserDeactivated
+		if u.Active {
+			typ = event.UserReactivated
+		}
+		if err := s.emit(ctx, tx, typ, u.TenantID, after, map[string]any{"active": old.Active}); err != nil {
+			return err
+		}
+	}
+	return s.emitDiff(ctx, tx, event.UserUpdated, u.TenantID, before, after, "active")
 }
 
 func (s *sqlStore) DeleteUser(ctx context.Context, tenantID, id string) error {
@@ -270,20 +294,51 @@ func (s *sqlStore) DeleteUser(ctx context.Context, tenantID, id string) error {
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?`), now, now, id); err != nil {
 			return s.wrap(op, err)
 		}
-		if err := s.dropMember(ctx, tx, id, now); err != nil {
+		display := u.DisplayName()
+		if display == "" {
+			display = u.UserName
+		}
+		if err := s.dropMember(ctx, tx, tenantID, Member{Value: id, Type: "User", Display: display}, now); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, tenantID, "user.delete", "User", id, map[string]Change{"userName": {Old: u.UserName}})
+		if err := s.audit(ctx, tx, tenantID, "user.delete", "User", id, map[string]Change{"userName": {Old: u.UserName}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, event.UserDeleted, tenantID, UserResource(u), nil)
 	})
 }
 
-// dropMember removes id from every group, bumping those groups' versions.
-func (s *sqlStore) dropMember(ctx context.Context, tx *sqlx.Tx, id string, now int64) error {
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE groups SET version = version + 1, updated_at = ? WHERE id IN (SELECT group_id FROM group_members WHERE member_id = ?)`), now, id); err != nil {
-		return s.wrap("appstore.dropMember", err)
+// dropMember removes m from every group, bumping those groups' versions, and emits a
+// group.member_removed for each of them.
+func (s *sqlStore) dropMember(ctx context.Context, tx *sqlx.Tx, tenantID string, m Member, now int64) error {
+	const op = "appstore.dropMember"
+	var groupIDs []string
+	if err := tx.SelectContext(ctx, &groupIDs, s.q(`SELECT group_id FROM group_members WHERE member_id = ? ORDER BY group_id`), m.Value); err != nil {
+		return s.wrap(op, err)
 	}
-	_, err := tx.ExecContext(ctx, s.q(`DELETE FROM group_members WHERE member_id = ?`), id)
-	return s.wrap("appstore.dropMember", err)
+	if len(groupIDs) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE groups SET version = version + 1, updated_at = ? WHERE id IN (SELECT group_id FROM group_members WHERE member_id = ?)`), now, m.Value); err != nil {
+		return s.wrap(op, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM group_members WHERE member_id = ?`), m.Value); err != nil {
+		return s.wrap(op, err)
+	}
+	for _, gid := range groupIDs {
+		g, err := s.getGroup(ctx, tx, tenantID, gid, false)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.GetContext(ctx, &n, s.q(`SELECT count(*) FROM group_members WHERE group_id = ?`), gid); err != nil {
+			return s.wrap(op, err)
+		}
+		if err := s.emit(ctx, tx, event.GroupMemberRemoved, tenantID, event.Membership{Group: GroupResource(g, n), Member: MemberResource(m)}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Page[User], error) {

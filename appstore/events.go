@@ -1,0 +1,274 @@
+package appstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/event"
+)
+
+// Every write that changes a tenant's users, groups, memberships, credentials, settings,
+// attributes or Okta connection, and the end of every sync run, emits its events inside
+// its own transaction: emit collects them while the write runs and inTx inserts them
+// just before the commit, so a write that fails or is refused leaves none.
+//
+// Sequence numbers come from one counter row, incremented at that last moment. Its row
+// lock is held until the commit, so event-writing transactions commit in seq order and
+// a reader that has seen seq N has seen every seq below it: reading "seq > after" never
+// skips an event that commits late. Only the short tail of each transaction (the
+// counter update, the event insert and the commit) is serialised; BENCHMARKS.md has
+// the cost on SCIM creates.
+
+const (
+	eventCounterBump = `UPDATE event_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq`
+	eventInsert      = `INSERT INTO events (seq, id, tenant_id, type, at, body) VALUES (?, ?, ?, ?, ?, ?)`
+)
+
+// pendingEvents are the events a transaction emitted, inserted at its commit.
+type pendingEvents struct{ list []event.Event }
+
+// emit records an event of the running transaction tx. data is the resource after the
+// change; previous holds the old values of what changed (nil for none).
+func (s *sqlStore) emit(ctx context.Context, tx *sqlx.Tx, typ, tenantID string, data any, previous map[string]any) error {
+	d, err := json.Marshal(data)
+	if err != nil {
+		return errkind.E("appstore.emit", errkind.Permanent, "encoding event data", err)
+	}
+	if previous == nil {
+		previous = map[string]any{}
+	}
+	p, err := json.Marshal(previous)
+	if err != nil {
+		return errkind.E("appstore.emit", errkind.Permanent, "encoding event data", err)
+	}
+	a := ActorFrom(ctx)
+	ea := event.Actor{Kind: a.Kind, ID: a.ID}
+	e := event.Event{ID: event.NewID(), Type: typ, Tenant: tenantID, Time: s.now().UTC().Truncate(time.Microsecond),
+		Source: event.SourceOf(ea), Actor: ea, Data: d, Previous: p}
+	v, _ := s.pending.LoadOrStore(tx, &pendingEvents{})
+	pe := v.(*pendingEvents)
+	pe.list = append(pe.list, e)
+	return nil
+}
+
+// emitDiff emits typ with previous computed from the old and new resources; nothing
+// is emitted when they do not differ (ignoring the fields in skip).
+func (s *sqlStore) emitDiff(ctx context.Context, tx *sqlx.Tx, typ, tenantID string, old, cur any, skip ...string) error {
+	prev, err := event.Diff(old, cur)
+	if err != nil {
+		return errkind.E("appstore.emit", errkind.Permanent, "comparing event data", err)
+	}
+	for _, k := range skip {
+		delete(prev, k)
+	}
+	if len(prev) == 0 {
+		return nil
+	}
+	return s.emit(ctx, tx, typ, tenantID, cur, prev)
+}
+
+// flushEvents inserts the events tx emitted, numbering them from the counter.
+func (s *sqlStore) flushEvents(ctx context.Context, tx *sqlx.Tx) error {
+	const op = "appstore.flushEvents"
+	v, ok := s.pending.LoadAndDelete(tx)
+	if !ok {
+		return nil
+	}
+	list := v.(*pendingEvents).list
+	if len(list) == 0 {
+		return nil
+	}
+	bump, err := s.prepared(ctx, tx, s.q(eventCounterBump))
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	var last int64
+	if err := bump.GetContext(ctx, &last, len(list)); err != nil {
+		return s.wrap(op, err)
+	}
+	ins, err := s.prepared(ctx, tx, s.q(eventInsert))
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	first := last - int64(len(list)) + 1
+	for i := range list {
+		e := &list[i]
+		e.Seq = first + int64(i)
+		body, err := json.Marshal(e)
+		if err != nil {
+			return errkind.E(op, errkind.Permanent, "encoding event", err)
+		}
+		if _, err := ins.ExecContext(ctx, e.Seq, e.ID, e.Tenant, e.Type, e.Time.UnixMicro(), string(body)); err != nil {
+			return s.wrap(op, err)
+		}
+	}
+	return nil
+}
+
+// dropEvents forgets the events of a transaction that rolls back.
+func (s *sqlStore) dropEvents(tx *sqlx.Tx) { s.pending.Delete(tx) }
+
+// EventQuery selects events of the feed.
+type EventQuery struct {
+	// After is the cursor: only events with a greater seq. 0 starts at the oldest kept.
+	After int64
+	// Limit caps the page; 0 means 100, and at most 1000 are returned.
+	Limit int
+	// Tenant, when set, keeps only that tenant's events.
+	Tenant string
+	// Types, when not empty, keeps only events of these types.
+	Types []string
+}
+
+// EventPage is a page of the feed. Next is the cursor to read on from: the seq of the
+// last event returned, or After when there were none.
+type EventPage struct {
+	Events []event.Event
+	Next   int64
+}
+
+// CursorTooOldError is returned for a cursor older than the oldest kept event:
+// retention removed events after it. Oldest is the cursor to restart from.
+type CursorTooOldError struct {
+	After  int64
+	Oldest int64
+}
+
+func (e *CursorTooOldError) Error() string {
+	return fmt.Sprintf("cursor %d is older than the oldest kept event: read from after=%d (events up to it were removed by retention)", e.After, e.Oldest)
+}
+
+// Is makes the error match errkind.Invalid.
+func (e *CursorTooOldError) Is(target error) bool { return target == errkind.Invalid }
+
+// MaxEventPage is the largest page ListEvents returns.
+const MaxEventPage = 1000
+
+func (s *sqlStore) ListEvents(ctx context.Context, q EventQuery) (EventPage, error) {
+	const op = "appstore.ListEvents"
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	q.Limit = min(q.Limit, MaxEventPage)
+	if q.After < 0 {
+		return EventPage{}, errkind.Errorf(op, errkind.Invalid, "after must not be negative")
+	}
+	where, args := "seq > ?", []any{q.After}
+	if q.Tenant != "" {
+		where += " AND tenant_id = ?"
+		args = append(args, q.Tenant)
+	}
+	if len(q.Types) > 0 {
+		where += " AND type IN (" + placeholders(len(q.Types)) + ")"
+		for _, t := range q.Types {
+			args = append(args, t)
+		}
+	}
+	var bodies []string
+	if err := s.db.SelectContext(ctx, &bodies, s.q(`SELECT body FROM events WHERE `+where+` ORDER BY seq LIMIT ?`), append(args, q.Limit)...); err != nil {
+		return EventPage{}, s.wrap(op, err)
+	}
+	// The horizon is read after the events: a prune committed in between shows in it,
+	// so a page with a hole is never served.
+	if q.After > 0 {
+		pruned, err := s.eventMark(ctx, s.db, "pruned")
+		if err != nil {
+			return EventPage{}, err
+		}
+		if q.After < pruned {
+			return EventPage{}, &CursorTooOldError{After: q.After, Oldest: pruned}
+		}
+	}
+	page := EventPage{Events: make([]event.Event, 0, len(bodies)), Next: q.After}
+	for _, b := range bodies {
+		var e event.Event
+		if err := json.Unmarshal([]byte(b), &e); err != nil {
+			return EventPage{}, errkind.E(op, errkind.Permanent, "corrupt stored event", err)
+		}
+		page.Events = append(page.Events, e)
+		page.Next = e.Seq
+	}
+	return page, nil
+}
+
+// LastEventSeq returns the seq of the newest committed event (0 when none).
+func (s *sqlStore) LastEventSeq(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.GetContext(ctx, &n, `SELECT last_seq FROM event_counter WHERE id = 1`); err != nil {
+		return 0, s.wrap("appstore.LastEventSeq", err)
+	}
+	return n, nil
+}
+
+func (s *sqlStore) eventMark(ctx context.Context, q sqlx.QueryerContext, name string) (int64, error) {
+	var n int64
+	if err := sqlx.GetContext(ctx, q, &n, s.q(`SELECT seq FROM event_marks WHERE name = ?`), name); err != nil {
+		return 0, s.wrap("appstore.eventMark", err)
+	}
+	return n, nil
+}
+
+// PruneEvents removes the events older than before, oldest first, and moves the
+// feed's horizon so that a cursor into the removed part gets CursorTooOldError.
+func (s *sqlStore) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
+	const op = "appstore.PruneEvents"
+	const batch = 1000
+	cutoff := before.UnixMicro()
+	var total int64
+	for {
+		var n int
+		err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+			var pruned int64
+			if err := tx.GetContext(ctx, &pruned, s.q(`SELECT seq FROM event_marks WHERE name = 'pruned'`+s.d.forUpdate())); err != nil {
+				return s.wrap(op, err)
+			}
+			var rows []struct {
+				Seq int64 `db:"seq"`
+				At  int64 `db:"at"`
+			}
+			if err := tx.SelectContext(ctx, &rows, s.q(`SELECT seq, at FROM events WHERE seq > ? ORDER BY seq LIMIT ?`), pruned, batch); err != nil {
+				return s.wrap(op, err)
+			}
+			// Only a prefix in seq order goes, so that the horizon has no holes behind it.
+			upTo := pruned
+			for _, r := range rows {
+				if r.At >= cutoff {
+					break
+				}
+				upTo = r.Seq
+				n++
+			}
+			if n == 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE seq > ? AND seq <= ?`), pruned, upTo); err != nil {
+				return s.wrap(op, err)
+			}
+			_, err := tx.ExecContext(ctx, s.q(`UPDATE event_marks SET seq = ? WHERE name = 'pruned'`), upTo)
+			return s.wrap(op, err)
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int64(n)
+		if n < batch {
+			return total, nil
+		}
+	}
+}
+
+// typesArg validates a list of event types.
+func validTypes(op string, types []string) error {
+	for _, t := range types {
+		if !event.Known(t) {
+			return errkind.Errorf(op, errkind.Invalid, "unknown event type %q: want one of %s", t, strings.Join(event.Types, ", "))
+		}
+	}
+	return nil
+}
