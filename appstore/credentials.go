@@ -73,17 +73,6 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func tokenPrefix(token string) (string, bool) {
-	if !strings.HasPrefix(token, tokenScheme) || len(token) < len(tokenScheme)+prefixLen+1 {
-		return "", false
-	}
-	p := token[:len(tokenScheme)+prefixLen]
-	if token[len(p)] != '_' {
-		return "", false
-	}
-	return p, true
-}
-
 func tooManyTokens(tenantID string) error {
 	return errkind.Errorf("appstore.CreateToken", errkind.Conflict,
 		"tenant %q already has %d tokens: remove or renew one first (oktasync token remove|renew)", tenantID, MaxTokens)
@@ -142,7 +131,11 @@ func (s *sqlStore) CreateToken(ctx context.Context, tenantID string) (Credential
 
 func (s *sqlStore) getCredential(ctx context.Context, q sqlx.QueryerContext, tenantID, id string) (credRow, error) {
 	var r credRow
-	if err := sqlx.GetContext(ctx, q, &r, s.q(`SELECT `+credCols+` FROM credentials WHERE tenant_id = ? AND id = ?`), tenantID, id); err != nil {
+	err := sql.ErrNoRows
+	if lookupable(tenantID, id) {
+		err = sqlx.GetContext(ctx, q, &r, s.q(`SELECT `+credCols+` FROM credentials WHERE tenant_id = ? AND id = ?`), tenantID, id)
+	}
+	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			return r, errkind.Errorf("appstore.GetCredential", errkind.NotFound, "tenant %q has no credential %q", tenantID, id)
 		}
@@ -217,6 +210,12 @@ func (s *sqlStore) CreateBasic(ctx context.Context, tenantID, username, password
 	username = strings.TrimSpace(username)
 	if username == "" || strings.Contains(username, ":") {
 		return Credential{}, errkind.Errorf(op, errkind.Invalid, "username must be non-empty and contain no ':'")
+	}
+	if err := checkIndexed(op, "username", username); err != nil {
+		return Credential{}, err
+	}
+	if err := checkText(op, "password", password); err != nil {
+		return Credential{}, err
 	}
 	if len(password) < 12 {
 		return Credential{}, errkind.Errorf(op, errkind.Invalid, "password must be at least 12 characters")
@@ -315,27 +314,24 @@ func unauthorized(op string) error {
 
 func (s *sqlStore) AuthenticateToken(ctx context.Context, secret string) (Tenant, Credential, error) {
 	const op = "appstore.AuthenticateToken"
-	prefix, ok := tokenPrefix(secret)
+	// The credential is found by the hash of the whole token, never by its prefix: a
+	// wrong secret under an existing prefix then costs what any other wrong token costs
+	// (one index probe that finds nothing), so timing does not tell a client which
+	// prefixes exist. Whatever the client sent hashes to hex, so bytes that are not text
+	// never reach the database.
+	hash := hashToken(secret)
 	var r authRow
-	found := false
-	if ok {
-		st, err := s.prepared(ctx, s.db, s.q(authSelect+` WHERE c.kind = ? AND c.prefix = ?`))
-		if err == nil {
-			err = st.GetContext(ctx, &r, CredentialBearer, prefix)
-		}
-		if err != nil && s.wrapKind(err) != errkind.NotFound {
-			return Tenant{}, Credential{}, s.wrap(op, err)
-		}
-		found = err == nil
+	st, err := s.prepared(ctx, s.db, s.q(authSelect+` WHERE c.kind = ? AND c.secret_hash = ?`))
+	if err == nil {
+		err = st.GetContext(ctx, &r, CredentialBearer, hash)
 	}
-	// Compare even when nothing was found, so that timing does not tell a client
-	// whether a prefix exists.
-	want := r.SecretHash
-	if !found {
-		want = hashToken("oks_0000000000_none")
+	if err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return Tenant{}, Credential{}, unauthorized(op)
+		}
+		return Tenant{}, Credential{}, s.wrap(op, err)
 	}
-	match := subtle.ConstantTimeCompare([]byte(hashToken(secret)), []byte(want)) == 1
-	if !found || !match {
+	if subtle.ConstantTimeCompare([]byte(hash), []byte(r.SecretHash)) != 1 {
 		return Tenant{}, Credential{}, unauthorized(op)
 	}
 	return s.finishAuth(ctx, op, r)
@@ -344,7 +340,10 @@ func (s *sqlStore) AuthenticateToken(ctx context.Context, secret string) (Tenant
 func (s *sqlStore) AuthenticateBasic(ctx context.Context, username, password string) (Tenant, Credential, error) {
 	const op = "appstore.AuthenticateBasic"
 	var r authRow
-	err := s.db.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = ? AND c.username = ?`), CredentialBasic, username)
+	err := sql.ErrNoRows
+	if lookupable(username, password) {
+		err = s.db.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = ? AND c.username = ?`), CredentialBasic, username)
+	}
 	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			checkPassword("pbkdf2-sha256$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password)

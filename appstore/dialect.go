@@ -41,6 +41,8 @@ type dialect interface {
 	isUnique(err error) bool
 	// isForeignKey reports whether err is a foreign-key violation.
 	isForeignKey(err error) bool
+	// isBadText reports whether err refuses a string the backend cannot hold.
+	isBadText(err error) bool
 }
 
 // quoteKey renders a JSON object key as an SQL string literal. Keys come from the schema
@@ -166,3 +168,11 @@ func (postgres) elemNumber(alias string) string {
 func (sqliteDialect) elemNumber(alias string) string {
 	return "(CASE WHEN " + alias + ".type IN ('integer','real') THEN " + alias + ".value END)"
 }
+
+func (postgres) isBadText(err error) bool {
+	var pe *pq.Error
+	// 22021 character_not_in_repertoire (NUL, invalid UTF-8 in text), 22P05
+	// untranslatable_character (\u0000 in jsonb).
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
+}
+func (sqliteDialect) isBadText(error) bool { return false }

@@ -43,6 +43,12 @@ func validateGroup(op string, g *Group) error {
 	if g.DisplayName == "" {
 		return errkind.Errorf(op, errkind.Invalid, "displayName is required")
 	}
+	if err := checkIndexed(op, "displayName", g.DisplayName); err != nil {
+		return err
+	}
+	if err := checkIndexed(op, "externalId", g.ExternalID); err != nil {
+		return err
+	}
 	if g.Source == "" {
 		g.Source = SourceApp
 	}
@@ -53,6 +59,9 @@ func validateGroup(op string, g *Group) error {
 		m.Value = strings.TrimSpace(m.Value)
 		if m.Value == "" {
 			return errkind.Errorf(op, errkind.Invalid, "a member has no value")
+		}
+		if err := checkIndexed(op, "a member's value", m.Value); err != nil {
+			return err
 		}
 		if m.Type == "" {
 			m.Type = "User"
@@ -253,7 +262,10 @@ func (s *sqlStore) getGroup(ctx context.Context, q sqlx.QueryerContext, tenantID
 	if lock {
 		query += s.d.forUpdate()
 	}
-	err := sqlx.GetContext(ctx, q, &r, s.q(query), id)
+	err := sql.ErrNoRows
+	if lookupable(id) {
+		err = sqlx.GetContext(ctx, q, &r, s.q(query), id)
+	}
 	if err == nil && r.TenantID != tenantID {
 		err = sql.ErrNoRows
 	}

@@ -131,6 +131,9 @@ func (s *sqlStore) wrap(op string, err error) error {
 		return errkind.E(op, errkind.NotFound, "not found", err)
 	case s.d.isUnique(err):
 		return errkind.E(op, errkind.Conflict, "already exists", err)
+	case s.d.isBadText(err):
+		// validText keeps such values out; this catches any path that missed it.
+		return errkind.E(op, errkind.Invalid, "a value contains a NUL character or invalid UTF-8", err)
 	case s.d.isForeignKey(err):
 		return errkind.E(op, errkind.Invalid, "refers to something that does not exist", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

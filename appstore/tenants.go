@@ -2,6 +2,7 @@ package appstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"regexp"
@@ -55,6 +56,9 @@ func (s *sqlStore) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 	if t.Name == "" {
 		t.Name = t.ID
 	}
+	if err := checkText(op, "name", t.Name); err != nil {
+		return Tenant{}, err
+	}
 	settings, err := marshalJSON(t.Settings)
 	if err != nil {
 		return Tenant{}, err
@@ -82,7 +86,11 @@ func (s *sqlStore) getTenant(ctx context.Context, q sqlx.QueryerContext, id stri
 	if lock {
 		query += s.d.forUpdate()
 	}
-	if err := sqlx.GetContext(ctx, q, &r, s.q(query), id); err != nil {
+	err := sql.ErrNoRows
+	if lookupable(id) {
+		err = sqlx.GetContext(ctx, q, &r, s.q(query), id)
+	}
+	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			return Tenant{}, errkind.Errorf("appstore.GetTenant", errkind.NotFound, "no tenant %q", id)
 		}
@@ -131,6 +139,9 @@ func (s *sqlStore) UpdateTenant(ctx context.Context, id string, fn func(*Tenant)
 			return err
 		}
 		t.ID, t.Created = old.ID, old.Created
+		if err := checkText(op, "name", t.Name); err != nil {
+			return err
+		}
 		t.Updated = fromMicros(s.micros())
 		settings, err := marshalJSON(t.Settings)
 		if err != nil {

@@ -63,14 +63,20 @@ func validateUser(op string, u *User) error {
 	if u.UserName == "" {
 		return errkind.Errorf(op, errkind.Invalid, "userName is required")
 	}
-	if len(u.UserName) > 512 {
-		return errkind.Errorf(op, errkind.Invalid, "userName is longer than 512 bytes")
+	if err := checkIndexed(op, "userName", u.UserName); err != nil {
+		return err
+	}
+	if err := checkIndexed(op, "externalId", u.ExternalID); err != nil {
+		return err
+	}
+	if err := checkIndexed(op, "oktaUserId", u.OktaUserID); err != nil {
+		return err
 	}
 	if u.Source == "" {
 		u.Source = SourceApp
 	}
 	u.Attrs = cleanAttrs(u.Attrs)
-	return nil
+	return checkJSONText(op, "", u.Attrs)
 }
 
 func userNameTaken(op, userName string) error {
@@ -168,9 +174,13 @@ func (s *sqlStore) getUser(ctx context.Context, q sqlx.QueryerContext, tenantID,
 	if lock {
 		query += s.d.forUpdate()
 	}
-	st, err := s.prepared(ctx, q, s.q(query))
-	if err == nil {
-		err = st.GetContext(ctx, &r, id)
+	err := sql.ErrNoRows
+	if lookupable(id) {
+		var st *sqlx.Stmt
+		st, err = s.prepared(ctx, q, s.q(query))
+		if err == nil {
+			err = st.GetContext(ctx, &r, id)
+		}
 	}
 	if err == nil && r.TenantID != tenantID {
 		err = sql.ErrNoRows
@@ -190,9 +200,13 @@ func (s *sqlStore) GetUser(ctx context.Context, tenantID, id string) (User, erro
 
 func (s *sqlStore) GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error) {
 	var r userRow
-	st, err := s.prepared(ctx, s.db, s.q(`SELECT `+userCols+` FROM users WHERE tenant_id = ? AND user_name_key = ? AND deleted_at IS NULL`))
-	if err == nil {
-		err = st.GetContext(ctx, &r, tenantID, normalizeKey(strings.TrimSpace(userName)))
+	err := sql.ErrNoRows
+	if lookupable(tenantID, userName) {
+		var st *sqlx.Stmt
+		st, err = s.prepared(ctx, s.db, s.q(`SELECT `+userCols+` FROM users WHERE tenant_id = ? AND user_name_key = ? AND deleted_at IS NULL`))
+		if err == nil {
+			err = st.GetContext(ctx, &r, tenantID, normalizeKey(strings.TrimSpace(userName)))
+		}
 	}
 	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {

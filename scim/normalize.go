@@ -177,8 +177,11 @@ func normValue(a *scimschema.Attribute, v any, where string) (any, error) {
 	if a.MultiValued {
 		list, ok := v.([]any)
 		if !ok {
-			// A single value where a list is expected: taken as a list of one, which
-			// is what clients sending it mean.
+			// One complex value where a list is expected (a PATCH adding one email)
+			// is a list of one; anything else is the wrong type, not a value to guess.
+			if _, isObj := v.(map[string]any); !isObj || a.Type != scimschema.Complex {
+				return nil, badRequest(typeInvalidValue, "attribute %q must be an array, got %s", where, jsonKind(v))
+			}
 			list = []any{v}
 		}
 		out := make([]any, 0, len(list))
@@ -222,12 +225,8 @@ func normSingle(a *scimschema.Attribute, v any, where string) (any, error) {
 	}
 	switch a.Type {
 	case scimschema.String, scimschema.Reference, scimschema.Binary:
-		switch x := v.(type) {
-		case string:
+		if x, ok := v.(string); ok {
 			return x, nil
-		case json.Number:
-			// Some clients send numeric strings (employeeNumber) as numbers.
-			return string(x), nil
 		}
 	case scimschema.Boolean:
 		if b, ok := toBool(v); ok {
@@ -261,12 +260,13 @@ func typeName(a *scimschema.Attribute) string {
 	return a.Type
 }
 
-// normComplex normalizes a complex value's sub-attributes. A bare string stands for the
-// "value" sub-attribute (Entra sends the enterprise manager as the manager's id).
+// normComplex normalizes a complex value's sub-attributes. For a single-valued attribute
+// a bare string stands for the "value" sub-attribute (Entra sends the enterprise manager
+// as the manager's id); an element of a multi-valued one must be an object.
 func normComplex(a *scimschema.Attribute, v any, where string) (any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		if s, isStr := v.(string); isStr && a.Sub("value") != nil {
+		if s, isStr := v.(string); isStr && !a.MultiValued && a.Sub("value") != nil {
 			if s == "" {
 				return nil, nil
 			}

@@ -559,6 +559,10 @@ func (p *parser) parseString() (string, *Error) {
 			if !ok {
 				return "", p.errorf(esc, "invalid \\u escape in string at position %d; expected four hex digits", esc)
 			}
+			if r == 0 {
+				// No stored value can hold NUL, so no filter may compare with one.
+				return "", p.errorf(esc, "\\u0000 (NUL) at position %d is not allowed in a string", esc)
+			}
 			p.pos += 4
 			// A surrogate pair encodes one character; an unpaired surrogate
 			// becomes U+FFFD, as encoding/json does.
