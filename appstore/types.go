@@ -39,6 +39,10 @@ type TenantSettings struct {
 	// InviteUsers sends a welcome email to users created or reactivated through SCIM.
 	// Off means silent provisioning.
 	InviteUsers bool `json:"inviteUsers,omitempty"`
+	// InviteSubject and InviteText are the welcome mail's templates, with
+	// ${attributeName} variables (package invitation); empty means the standard mail.
+	InviteSubject string `json:"inviteSubject,omitempty"`
+	InviteText    string `json:"inviteText,omitempty"`
 	// AllowedEmailDomains, when not empty, limits the userNames and emails of users
 	// created or updated through SCIM or the API to these domains (case-insensitive;
 	// a subdomain only when it is listed itself).

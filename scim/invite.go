@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/invitation"
 )
 
 // invite queues the welcome email for a user created or reactivated through SCIM when
@@ -17,22 +18,8 @@ func (s *server) invite(ctx context.Context, r *request, u appstore.User) {
 	if to == "" {
 		return
 	}
-	name := u.DisplayName()
-	if name == "" {
-		name = u.UserName
-	}
-	tenantName := r.tenant.Name
-	if tenantName == "" {
-		tenantName = r.tenant.ID
-	}
-	m := appstore.Mail{
-		TenantID: r.tenant.ID,
-		To:       to,
-		Subject:  "Welcome to " + tenantName,
-		Body: "Hello " + name + ",\n\n" +
-			"An account has been set up for you in " + tenantName + ".\n" +
-			"Your username is " + u.UserName + ".\n",
-	}
+	subject, body := invitation.Compose(r.tenant, u)
+	m := appstore.Mail{TenantID: r.tenant.ID, To: to, Subject: subject, Body: body}
 	if err := s.store.EnqueueMail(detached(ctx), m); err != nil {
 		s.log.Warn("scim: queueing the welcome email failed", "tenant", r.tenant.ID, "user", u.ID, "err", err)
 	}

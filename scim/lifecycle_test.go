@@ -110,6 +110,20 @@ func TestInvitations(t *testing.T) {
 		if mails[1].To != "invited@example.com" || mails[2].To != "silent@example.com" {
 			t.Fatalf("recipients: %s, %s", mails[1].To, mails[2].To)
 		}
+
+		// The tenant's own templates, filled with the user's values.
+		if _, err := e.store.UpdateTenant(ctx, appstore.DefaultTenant, func(tn *appstore.Tenant) error {
+			tn.Settings.InviteSubject = "Welcome, ${givenName}"
+			tn.Settings.InviteText = "Sign in as ${userName}."
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.must(http.StatusCreated, "POST", "/Users", `{"userName":"ann@example.com","name":{"givenName":"Ann"},"emails":[{"value":"ann@example.com"}]}`)
+		mails = due()
+		if last := mails[len(mails)-1]; last.Subject != "Welcome, Ann" || last.Body != "Sign in as ann@example.com." {
+			t.Fatalf("templated mail: %q / %q", last.Subject, last.Body)
+		}
 	})
 }
 
