@@ -36,7 +36,7 @@ type SetupLink struct {
 type Session struct {
 	ID        string
 	TenantID  string
-	Actor     string // who signed in, e.g. "setup-link:ID" or "apikey:ID"
+	Actor     string // who signed in: SetupLinkActor(id), or the console's key
 	Created   time.Time
 	Seen      time.Time
 	IdleUntil time.Time // the session ends if unused until then
@@ -51,7 +51,8 @@ type PortalStore interface {
 	// ListSetupLinks returns the tenant's links that are neither revoked nor expired,
 	// newest first.
 	ListSetupLinks(ctx context.Context, tenantID string) ([]SetupLink, error)
-	// RevokeSetupLink ends a link at once; an unknown or already revoked one is NotFound.
+	// RevokeSetupLink ends a link at once, and the sessions it opened; an unknown or
+	// already revoked one is NotFound.
 	RevokeSetupLink(ctx context.Context, tenantID, id string) error
 	// RedeemSetupLink checks a link's secret and records its use. An unknown secret is
 	// NotFound; an expired, revoked or used one-time link is NotFound wrapping ErrLinkGone.
@@ -66,6 +67,10 @@ type PortalStore interface {
 	// DeleteSession ends a session (signing out); an unknown secret is not an error.
 	DeleteSession(ctx context.Context, secret string) error
 }
+
+// SetupLinkActor is the Session.Actor of a session a setup link opened; revoking the
+// link ends those sessions.
+func SetupLinkActor(linkID string) string { return "setup-link:" + linkID }
 
 type setupLinkRow struct {
 	ID        string         `db:"id"`
@@ -149,6 +154,9 @@ func (s *sqlStore) RevokeSetupLink(ctx context.Context, tenantID, id string) err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errkind.Errorf(op, errkind.NotFound, "tenant %q has no setup link %q", tenantID, id)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM web_sessions WHERE actor = ?`), SetupLinkActor(id)); err != nil {
+			return s.wrap(op, err)
 		}
 		return s.audit(ctx, tx, tenantID, "setuplink.revoke", "SetupLink", id, nil)
 	})

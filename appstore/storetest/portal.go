@@ -68,8 +68,15 @@ func testSetupLinks(t *testing.T, s appstore.Store) {
 	if err := s.RevokeSetupLink(ctx, "other", l.ID); !errors.Is(err, errkind.NotFound) {
 		t.Fatalf("revoke through another tenant: %v, want NotFound", err)
 	}
+	_, sessSecret, err := s.CreateSession(ctx, appstore.Session{TenantID: "default", Actor: appstore.SetupLinkActor(l.ID)}, time.Hour, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.RevokeSetupLink(ctx, "default", l.ID); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.TouchSession(ctx, sessSecret, time.Hour); !errors.Is(err, errkind.Unauthorized) {
+		t.Fatalf("a session of a revoked link still works: %v", err)
 	}
 	mustKind(t, s.RevokeSetupLink(ctx, "default", l.ID), errkind.NotFound)
 	if _, err := s.RedeemSetupLink(ctx, secret); !errors.Is(err, appstore.ErrLinkGone) {
