@@ -314,47 +314,53 @@ func unauthorized(op string) error {
 
 func (s *sqlStore) AuthenticateToken(ctx context.Context, secret string) (Tenant, Credential, error) {
 	const op = "appstore.AuthenticateToken"
-	// The credential is found by the hash of the whole token, never by its prefix: a
-	// wrong secret under an existing prefix then costs what any other wrong token costs
-	// (one index probe that finds nothing), so timing does not tell a client which
-	// prefixes exist. Whatever the client sent hashes to hex, so bytes that are not text
-	// never reach the database.
-	hash := hashToken(secret)
-	var r authRow
-	st, err := s.prepared(ctx, s.db, s.q(authSelect+` WHERE c.kind = ? AND c.secret_hash = ?`))
-	if err == nil {
-		err = st.GetContext(ctx, &r, CredentialBearer, hash)
-	}
-	if err != nil {
-		if s.wrapKind(err) == errkind.NotFound {
+	return s.authenticateCached(ctx, op, sha256.Sum256([]byte(secret)), func() (Tenant, Credential, error) {
+		// The credential is found by the hash of the whole token, never by its prefix: a
+		// wrong secret under an existing prefix then costs what any other wrong token
+		// costs (one index probe that finds nothing), so timing does not tell a client
+		// which prefixes exist. Whatever the client sent hashes to hex, so bytes that are
+		// not text never reach the database. The kind is a literal so that the partial
+		// index on bearer hashes serves the statement's generic plan too.
+		hash := hashToken(secret)
+		var r authRow
+		st, err := s.prepared(ctx, s.db, s.q(authSelect+` WHERE c.kind = '`+CredentialBearer+`' AND c.secret_hash = ?`))
+		if err == nil {
+			err = st.GetContext(ctx, &r, hash)
+		}
+		if err != nil {
+			if s.wrapKind(err) == errkind.NotFound {
+				return Tenant{}, Credential{}, unauthorized(op)
+			}
+			return Tenant{}, Credential{}, s.wrap(op, err)
+		}
+		if subtle.ConstantTimeCompare([]byte(hash), []byte(r.SecretHash)) != 1 {
 			return Tenant{}, Credential{}, unauthorized(op)
 		}
-		return Tenant{}, Credential{}, s.wrap(op, err)
-	}
-	if subtle.ConstantTimeCompare([]byte(hash), []byte(r.SecretHash)) != 1 {
-		return Tenant{}, Credential{}, unauthorized(op)
-	}
-	return s.finishAuth(ctx, op, r)
+		return s.finishAuth(ctx, op, r)
+	})
 }
 
 func (s *sqlStore) AuthenticateBasic(ctx context.Context, username, password string) (Tenant, Credential, error) {
 	const op = "appstore.AuthenticateBasic"
-	var r authRow
-	err := sql.ErrNoRows
-	if lookupable(username, password) {
-		err = s.db.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = ? AND c.username = ?`), CredentialBasic, username)
-	}
-	if err != nil {
-		if s.wrapKind(err) == errkind.NotFound {
-			checkPassword("pbkdf2-sha256$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password)
+	key := sha256.Sum256([]byte("basic\x00" + username + "\x00" + password))
+	return s.authenticateCached(ctx, op, key, func() (Tenant, Credential, error) {
+		var r authRow
+		err := sql.ErrNoRows
+		if lookupable(username, password) {
+			err = s.db.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = '`+CredentialBasic+`' AND c.username = ?`), username)
+		}
+		if err != nil {
+			if s.wrapKind(err) == errkind.NotFound {
+				checkPassword("pbkdf2-sha256$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password)
+				return Tenant{}, Credential{}, unauthorized(op)
+			}
+			return Tenant{}, Credential{}, s.wrap(op, err)
+		}
+		if !s.checkBasicCached(r.SecretHash, password) {
 			return Tenant{}, Credential{}, unauthorized(op)
 		}
-		return Tenant{}, Credential{}, s.wrap(op, err)
-	}
-	if !s.checkBasicCached(r.SecretHash, password) {
-		return Tenant{}, Credential{}, unauthorized(op)
-	}
-	return s.finishAuth(ctx, op, r)
+		return s.finishAuth(ctx, op, r)
+	})
 }
 
 // checkBasicCached verifies a password, remembering successes for a few minutes.
@@ -406,11 +412,19 @@ func (s *sqlStore) finishAuth(ctx context.Context, op string, r authRow) (Tenant
 	if !t.ProvisioningEnabled {
 		return Tenant{}, Credential{}, errkind.Errorf(op, errkind.Unauthorized, "provisioning is disabled for this tenant")
 	}
-	now := s.micros()
-	if !r.LastUsedAt.Valid || now-r.LastUsedAt.Int64 > lastUsedEvery.Microseconds() {
-		// Best effort: a failed bookkeeping write must not refuse a valid credential.
-		_, _ = s.db.ExecContext(ctx, s.q(`UPDATE credentials SET last_used_at = ? WHERE id = ?`), now, r.ID)
-		r.LastUsedAt = sql.NullInt64{Int64: now, Valid: true}
+	c, _ := s.touchLastUsed(ctx, r.credential())
+	return t, c, nil
+}
+
+// touchLastUsed rewrites a credential's last_used_at when it is more than lastUsedEvery
+// old, and reports whether it did.
+func (s *sqlStore) touchLastUsed(ctx context.Context, c Credential) (Credential, bool) {
+	now := s.now()
+	if !c.LastUsed.IsZero() && now.Sub(c.LastUsed) <= lastUsedEvery {
+		return c, false
 	}
-	return t, r.credential(), nil
+	// Best effort: a failed bookkeeping write must not refuse a valid credential.
+	_, _ = s.db.ExecContext(ctx, s.q(`UPDATE credentials SET last_used_at = ? WHERE id = ?`), now.UnixMicro(), c.ID)
+	c.LastUsed = fromMicros(now.UnixMicro())
+	return c, true
 }

@@ -37,6 +37,13 @@ type dialect interface {
 	contains(a, b string) string
 	startsWith(a, b string) string
 	endsWith(a, b string) string
+	// userNameKey is the condition selecting a tenant's user by normalised userName,
+	// with its arguments.
+	userNameKey(tenantID, key string) (string, []any)
+	// groupRefs is a scalar subquery: the JSON array of [id, displayName] of the groups
+	// the user row of table alias belongs to directly, ordered by displayName (NULL or
+	// [] when none).
+	groupRefs(alias string) string
 	// isUnique reports whether err is a unique-constraint violation.
 	isUnique(err error) bool
 	// isForeignKey reports whether err is a foreign-key violation.
@@ -176,3 +183,26 @@ func (postgres) isBadText(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
 }
 func (sqliteDialect) isBadText(error) bool { return false }
+
+// userNameKey matches the expression of the users_lookup index, which no other index
+// serves: right after a bulk load, with no statistics yet, PostgreSQL otherwise takes any
+// (tenant_id, ...) index for (tenant_id, user_name_key) and scans the tenant's users.
+func (postgres) userNameKey(tenantID, key string) (string, []any) {
+	return "(users.tenant_id || '/' || users.user_name_key) = ?", []any{tenantID + "/" + key}
+}
+
+// SQLite's planner takes a unique index matched on every column without statistics.
+func (sqliteDialect) userNameKey(tenantID, key string) (string, []any) {
+	return "users.tenant_id = ? AND users.user_name_key = ?", []any{tenantID, key}
+}
+
+func (postgres) groupRefs(alias string) string {
+	return `(SELECT json_agg(json_build_array(g.id, g.display_name) ORDER BY g.display_name_key, g.id)::text
+		FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.member_id = ` + alias + `.id AND g.tenant_id = ` + alias + `.tenant_id)`
+}
+
+func (sqliteDialect) groupRefs(alias string) string {
+	return `(SELECT json_group_array(json_array(x.id, x.display_name)) FROM (SELECT g.id, g.display_name
+		FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.member_id = ` + alias + `.id AND g.tenant_id = ` + alias + `.tenant_id
+		ORDER BY g.display_name_key, g.id) x)`
+}

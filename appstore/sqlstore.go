@@ -30,6 +30,7 @@ type sqlStore struct {
 	basicCache map[string]time.Time
 
 	stmts stmtCache
+	auth  authCache
 
 	// pending holds the events of running transactions (*sqlx.Tx -> *pendingEvents).
 	pending sync.Map

@@ -44,6 +44,9 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	GetUser(ctx context.Context, tenantID, id string) (User, error)
 	GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error)
+	// LookupUser is GetUserByUserName with the groups the user belongs to directly, read
+	// in the same query: it answers Okta's existence check, the hottest request.
+	LookupUser(ctx context.Context, tenantID, userName string) (User, []GroupRef, error)
 	UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error) (User, error)
 	// DeleteUser removes a user from every view and group but keeps its row for the
 	// audit trail (soft delete).

@@ -3,6 +3,7 @@ package appstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 
 	"github.com/google/uuid"
@@ -199,22 +200,54 @@ func (s *sqlStore) GetUser(ctx context.Context, tenantID, id string) (User, erro
 }
 
 func (s *sqlStore) GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error) {
-	var r userRow
+	u, _, err := s.lookupUser(ctx, tenantID, userName, false)
+	return u, err
+}
+
+func (s *sqlStore) LookupUser(ctx context.Context, tenantID, userName string) (User, []GroupRef, error) {
+	return s.lookupUser(ctx, tenantID, userName, true)
+}
+
+// lookupUser reads a user by userName, with its groups when withGroups is set, in one
+// query whose plan cannot leave the unique userName index (see dialect.userNameKey).
+func (s *sqlStore) lookupUser(ctx context.Context, tenantID, userName string, withGroups bool) (User, []GroupRef, error) {
+	const op = "appstore.GetUserByUserName"
+	cond, args := s.d.userNameKey(tenantID, normalizeKey(strings.TrimSpace(userName)))
+	var r struct {
+		userRow
+		Groups sql.NullString `db:"groups"`
+	}
+	cols := userCols + `, NULL AS groups`
+	if withGroups {
+		cols = userCols + `, ` + s.d.groupRefs("users") + ` AS groups`
+	}
 	err := sql.ErrNoRows
 	if lookupable(tenantID, userName) {
 		var st *sqlx.Stmt
-		st, err = s.prepared(ctx, s.db, s.q(`SELECT `+userCols+` FROM users WHERE tenant_id = ? AND user_name_key = ? AND deleted_at IS NULL`))
+		st, err = s.prepared(ctx, s.db, s.q(`SELECT `+cols+` FROM users WHERE `+cond+` AND deleted_at IS NULL`))
 		if err == nil {
-			err = st.GetContext(ctx, &r, tenantID, normalizeKey(strings.TrimSpace(userName)))
+			err = st.GetContext(ctx, &r, args...)
 		}
 	}
 	if err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
-			return User{}, errkind.Errorf("appstore.GetUserByUserName", errkind.NotFound, "no user with userName %q", userName)
+			return User{}, nil, errkind.Errorf(op, errkind.NotFound, "no user with userName %q", userName)
 		}
-		return User{}, s.wrap("appstore.GetUserByUserName", err)
+		return User{}, nil, s.wrap(op, err)
 	}
-	return r.user()
+	u, err := r.user()
+	if err != nil || !r.Groups.Valid {
+		return u, nil, err
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(r.Groups.String), &pairs); err != nil {
+		return User{}, nil, errkind.E(op, errkind.Other, "reading the user's groups", err)
+	}
+	groups := make([]GroupRef, len(pairs))
+	for i, p := range pairs {
+		groups[i] = GroupRef{ID: p[0], DisplayName: p[1]}
+	}
+	return u, groups, nil
 }
 
 func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error) (User, error) {
@@ -443,8 +476,18 @@ func (s *sqlStore) UserGroups(ctx context.Context, tenantID string, userIDs []st
 			ID          string `db:"id"`
 			DisplayName string `db:"display_name"`
 		}
-		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT gm.member_id, g.id, g.display_name FROM group_members gm JOIN groups g ON g.id = gm.group_id
-			WHERE g.tenant_id = ? AND gm.member_id IN (`+placeholders(len(chunk))+`) ORDER BY g.display_name_key, g.id`), args...); err != nil {
+		query := s.q(`SELECT gm.member_id, g.id, g.display_name FROM group_members gm JOIN groups g ON g.id = gm.group_id
+			WHERE g.tenant_id = ? AND gm.member_id IN (` + placeholders(len(chunk)) + `) ORDER BY g.display_name_key, g.id`)
+		var err error
+		if len(chunk) == 1 { // a single user's groups, after every write: parsed once
+			var st *sqlx.Stmt
+			if st, err = s.prepared(ctx, s.db, query); err == nil {
+				err = st.SelectContext(ctx, &rows, args...)
+			}
+		} else {
+			err = s.db.SelectContext(ctx, &rows, query, args...)
+		}
+		if err != nil {
 			return nil, s.wrap("appstore.UserGroups", err)
 		}
 		for _, r := range rows {

@@ -241,13 +241,12 @@ func (s *server) list(w http.ResponseWriter, r *request, kind resourceKind, p li
 	q := appstore.Query{Filter: p.filter, SortBy: p.sortBy, SortDesc: p.sortDesc, StartIndex: p.startIndex, Count: p.count}
 	resp := listResponse{Schemas: []string{ListResponseURN}, StartIndex: p.startIndex, Resources: []any{}}
 	if kind == userKind {
-		page, err := s.listUsers(ctx, r, q)
+		page, groups, err := s.listUsers(ctx, r, q)
 		if err != nil {
 			return listError(err)
 		}
 		resp.TotalResults = page.Total
-		var groups map[string][]appstore.GroupRef
-		if len(page.Items) > 0 && proj.wants("groups") {
+		if groups == nil && len(page.Items) > 0 && proj.wants("groups") {
 			ids := make([]string, len(page.Items))
 			for i, u := range page.Items {
 				ids[i] = u.ID
@@ -276,26 +275,28 @@ func (s *server) list(w http.ResponseWriter, r *request, kind resourceKind, p li
 }
 
 // listUsers runs a user query. Okta's existence check (userName eq "x", sent before
-// every create) is answered by the store's unique-key lookup rather than by a general
-// filter query: it is the hottest request the endpoint serves.
-func (s *server) listUsers(ctx context.Context, r *request, q appstore.Query) (appstore.Page[appstore.User], error) {
+// every create) is answered by the store's unique-key lookup, groups included, rather
+// than by a general filter query: it is the hottest request the endpoint serves. groups
+// is nil when the caller must read them.
+func (s *server) listUsers(ctx context.Context, r *request, q appstore.Query) (appstore.Page[appstore.User], map[string][]appstore.GroupRef, error) {
 	name, ok := userNameEq(q.Filter)
 	if !ok {
-		return s.store.ListUsers(ctx, r.tenant.ID, q)
+		page, err := s.store.ListUsers(ctx, r.tenant.ID, q)
+		return page, nil, err
 	}
 	var page appstore.Page[appstore.User]
-	u, err := s.store.GetUserByUserName(ctx, r.tenant.ID, name)
+	u, groups, err := s.store.LookupUser(ctx, r.tenant.ID, name)
 	switch {
 	case errors.Is(err, errkind.NotFound):
-		return page, nil
+		return page, nil, nil
 	case err != nil:
-		return page, err
+		return page, nil, err
 	}
 	page.Total = 1
 	if q.StartIndex <= 1 && q.Count > 0 {
 		page.Items = []appstore.User{u}
 	}
-	return page, nil
+	return page, map[string][]appstore.GroupRef{u.ID: groups}, nil
 }
 
 // userNameEq reports whether f is exactly `userName eq "<string>"`.

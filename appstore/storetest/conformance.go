@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t testing.TB) appstore.Store) {
 		{"UpdateRollsBack", testUpdateRollsBack},
 		{"SoftDelete", testSoftDelete},
 		{"TenantIsolation", testTenantIsolation},
+		{"LookupUserWithGroups", testLookupUser},
 		{"ListPagingAndSort", testListPaging},
 		{"Filters", testFilters},
 		{"Groups", testGroups},
@@ -374,6 +375,44 @@ func testTenantIsolation(t *testing.T, s appstore.Store) {
 	_, err = s.SetCredentialStatus(ctx, "default", c.ID, appstore.StatusInactive)
 	mustKind(t, err, errkind.NotFound)
 	mustKind(t, s.RemoveCredential(ctx, "default", c.ID), errkind.NotFound)
+}
+
+// testLookupUser checks the existence-check read: by userName in any case, within the
+// tenant, with the user's direct groups ordered by displayName.
+func testLookupUser(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	if _, err := s.CreateTenant(ctx, appstore.Tenant{ID: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	a := mustUser(t, s, "default", "Lookup@Example.com", nil)
+	b := mustUser(t, s, "other", "lookup@example.com", nil)
+	loner := mustUser(t, s, "default", "loner@example.com", nil)
+	for _, name := range []string{"b-team", "A-team"} {
+		if _, err := s.CreateGroup(ctx, appstore.Group{TenantID: "default", DisplayName: name, Members: []appstore.Member{{Value: a.ID}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, groups, err := s.LookupUser(ctx, "default", "LOOKUP@example.COM")
+	if err != nil || u.ID != a.ID || u.UserName != "Lookup@Example.com" {
+		t.Fatalf("LookupUser(default) = %+v, %v; want %s", u, err, a.ID)
+	}
+	if len(groups) != 2 || groups[0].DisplayName != "A-team" || groups[1].DisplayName != "b-team" || groups[0].ID == "" {
+		t.Fatalf("groups = %+v, want A-team then b-team", groups)
+	}
+	u, groups, err = s.LookupUser(ctx, "other", "Lookup@Example.com")
+	if err != nil || u.ID != b.ID || len(groups) != 0 {
+		t.Fatalf("LookupUser(other) = %+v, %+v, %v; want %s without groups", u, groups, err, b.ID)
+	}
+	if _, groups, err = s.LookupUser(ctx, "default", "loner@example.com"); err != nil || len(groups) != 0 {
+		t.Fatalf("LookupUser(loner) groups = %+v, %v", groups, err)
+	}
+	if err := s.DeleteUser(ctx, "default", loner.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.LookupUser(ctx, "default", "loner@example.com")
+	mustKind(t, err, errkind.NotFound)
+	_, _, err = s.LookupUser(ctx, "nope", "lookup@example.com")
+	mustKind(t, err, errkind.NotFound)
 }
 
 func testListPaging(t *testing.T, s appstore.Store) {
