@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -59,6 +60,11 @@ func (s *sqlStore) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 	if err := checkText(op, "name", t.Name); err != nil {
 		return Tenant{}, err
 	}
+	domains, err := normalizeEmailDomains(op, t.Settings.AllowedEmailDomains)
+	if err != nil {
+		return Tenant{}, err
+	}
+	t.Settings.AllowedEmailDomains = domains
 	settings, err := marshalJSON(t.Settings)
 	if err != nil {
 		return Tenant{}, err
@@ -135,11 +141,15 @@ func (s *sqlStore) UpdateTenant(ctx context.Context, id string, fn func(*Tenant)
 		}
 		t := old
 		t.Settings.Extra = cloneStringMap(old.Settings.Extra)
+		t.Settings.AllowedEmailDomains = slices.Clone(old.Settings.AllowedEmailDomains)
 		if err := fn(&t); err != nil {
 			return err
 		}
 		t.ID, t.Created = old.ID, old.Created
 		if err := checkText(op, "name", t.Name); err != nil {
+			return err
+		}
+		if t.Settings.AllowedEmailDomains, err = normalizeEmailDomains(op, t.Settings.AllowedEmailDomains); err != nil {
 			return err
 		}
 		t.Updated = fromMicros(s.micros())

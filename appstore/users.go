@@ -99,6 +99,9 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 			return err
 		}
 		u.Attrs = canonicalAttrs(res, u.Attrs)
+		if err := s.checkEmailDomains(ctx, tx, op, nil, &u); err != nil {
+			return err
+		}
 		attrs, err := marshalJSON(u.Attrs)
 		if err != nil {
 			return err
@@ -273,6 +276,9 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 			return err
 		}
 		u.Attrs = canonicalAttrs(res, u.Attrs)
+		if err := s.checkEmailDomains(ctx, tx, op, &old, &u); err != nil {
+			return err
+		}
 		changes := userChanges(&old, &u)
 		if len(changes) == 0 && u.Source == old.Source && u.SourceCredential == old.SourceCredential {
 			out = old // nothing to write: keep the version, so ETags stay valid

@@ -363,3 +363,23 @@ func TestFullQueueNeverBlocksSCIM(t *testing.T) {
 		}
 	})
 }
+
+func TestAllowListRefusalIsLogged(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		st := b.Open(t)
+		e := newEnv(t, st, nil, scimlog.Options{})
+		if _, err := st.UpdateTenant(context.Background(), appstore.DefaultTenant, func(tn *appstore.Tenant) error {
+			tn.Settings.AllowedEmailDomains = []string{"example.com"}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.do("POST", "/Users", e.bearer(), userJSON("eve@evil.com", "pw")); r.status != 400 {
+			t.Fatalf("create at another domain: %d %s", r.status, r.body)
+		}
+		got := e.entries()
+		if len(got) != 1 || got[0].Status != 400 || got[0].ScimType != "invalidValue" || !strings.Contains(got[0].Detail, `"evil.com"`) || got[0].TenantID != appstore.DefaultTenant {
+			t.Fatalf("log entries: %+v", got)
+		}
+	})
+}
