@@ -50,6 +50,10 @@ type dialect interface {
 	isForeignKey(err error) bool
 	// isBadText reports whether err refuses a string the backend cannot hold.
 	isBadText(err error) bool
+	// unavailable describes err when it says the database cannot serve now but may soon
+	// (shutting down, starting, out of connections, a serialization failure or deadlock
+	// to retry, its schema gone); "" otherwise.
+	unavailable(err error) string
 }
 
 // quoteKey renders a JSON object key as an SQL string literal. Keys come from the schema
@@ -205,4 +209,38 @@ func (sqliteDialect) groupRefs(alias string) string {
 	return `(SELECT json_group_array(json_array(x.id, x.display_name)) FROM (SELECT g.id, g.display_name
 		FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.member_id = ` + alias + `.id AND g.tenant_id = ` + alias + `.tenant_id
 		ORDER BY g.display_name_key, g.id) x)`
+}
+
+func (postgres) unavailable(err error) string {
+	var pe *pq.Error
+	if !errors.As(err, &pe) {
+		return ""
+	}
+	switch {
+	case pe.Code.Class() == "08":
+		return "database connection failed"
+	case pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03":
+		return "database shutting down or starting up"
+	case pe.Code == "53300":
+		return "database has no free connections"
+	case pe.Code == "40001", pe.Code == "40P01":
+		return "database write conflict; retry"
+	case pe.Code == "42P01", pe.Code == "3F000":
+		// The tables or the schema are gone (a database dropped and recreated): not
+		// this request's fault, and /readyz says so until migrations run again.
+		return "database schema missing"
+	}
+	return ""
+}
+
+func (sqliteDialect) unavailable(err error) string {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return ""
+	}
+	switch se.Code() & 0xff {
+	case 10, 14: // SQLITE_IOERR, SQLITE_CANTOPEN
+		return "database file unavailable"
+	}
+	return ""
 }

@@ -3,11 +3,15 @@ package appstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -34,6 +38,9 @@ type sqlStore struct {
 
 	// pending holds the events of running transactions (*sqlx.Tx -> *pendingEvents).
 	pending sync.Map
+
+	// file is the SQLite database file as opened (zero on PostgreSQL).
+	file dbFile
 }
 
 func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
@@ -61,7 +68,15 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		return nil, errkind.E("appstore.Open", errkind.Invalid, "bad SQLite path "+path, err)
 	}
 	db.SetMaxOpenConns(1)
-	return finishOpen(ctx, db, sqliteDialect{})
+	s, err := finishOpen(ctx, db, sqliteDialect{})
+	if err != nil {
+		return nil, err
+	}
+	if s.file, err = openedFile(path); err != nil {
+		s.Close()
+		return nil, errkind.E("appstore.Open", errkind.Permanent, "reading the SQLite file "+path, err)
+	}
+	return s, nil
 }
 
 func finishOpen(ctx context.Context, db *sqlx.DB, d dialect) (*sqlStore, error) {
@@ -93,11 +108,37 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Ready checks the database answers, its schema is this binary's, and its file is the
+// one opened.
+func (s *sqlStore) Ready(ctx context.Context) error {
+	const op = "appstore.Ready"
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	if err := s.file.check(); err != nil {
+		return err
+	}
+	v, err := s.currentVersion(ctx, s.db)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if latest := LatestVersion(); v != latest {
+		if v == 0 {
+			return errkind.Errorf(op, errkind.Transient, "database schema missing (was the database dropped or replaced?); run oktasync migrate or restart")
+		}
+		return errkind.Errorf(op, errkind.Transient, "database schema at version %d, this oktasync needs %d; run oktasync migrate", v, latest)
+	}
+	return nil
+}
+
 // q rebinds a ?-placeholder query for the backend.
 func (s *sqlStore) q(query string) string { return s.db.Rebind(query) }
 
 // inTx runs fn in a transaction, committing when fn returns nil and rolling back otherwise.
 func (s *sqlStore) inTx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) error {
+	if err := s.file.check(); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return s.wrap(op, err)
@@ -144,7 +185,24 @@ func (s *sqlStore) wrap(op string, err error) error {
 	if errors.As(err, &se) && (se.Code()&0xff == 5 || se.Code()&0xff == 6) { // SQLITE_BUSY, SQLITE_LOCKED
 		return errkind.E(op, errkind.Transient, "database busy", err)
 	}
+	if msg := s.d.unavailable(err); msg != "" {
+		return errkind.E(op, errkind.Transient, msg, err)
+	}
+	if connectionLost(err) {
+		return errkind.E(op, errkind.Transient, "database connection lost", err)
+	}
 	return errkind.E(op, errkind.Other, "", fmt.Errorf("database: %w", err))
+}
+
+// connectionLost reports whether err is the connection to the database failing (refused,
+// reset, closed mid-answer) rather than the database refusing the statement: such a
+// request changed nothing that was committed, and trying again may succeed.
+func connectionLost(err error) bool {
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &ne)
 }
 
 func (s *sqlStore) micros() int64 { return s.now().UnixMicro() }

@@ -24,6 +24,10 @@ const DefaultTenant = "default"
 type Store interface {
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error
+	// Ready checks that the store can serve: the database answers, holds the schema at
+	// the version this binary migrates to, and (SQLite) is still the file that was
+	// opened. An error says which of these failed.
+	Ready(ctx context.Context) error
 	// Close releases the database.
 	Close() error
 	// Backend names the backend: "postgres" or "sqlite".

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -229,6 +228,7 @@ func freeAddr(t testing.TB) string {
 type server struct {
 	addr   string
 	stdout *syncBuffer
+	stderr *syncBuffer // the server's log
 	cancel context.CancelFunc
 	done   chan int
 }
@@ -253,14 +253,14 @@ func (s *syncBuffer) String() string {
 // startServe runs `oktasync serve` in-process and waits until /healthz answers.
 func startServe(t testing.TB, vars map[string]string) *server {
 	t.Helper()
-	s := &server{addr: freeAddr(t), stdout: &syncBuffer{}, done: make(chan int, 1)}
+	s := &server{addr: freeAddr(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1)}
 	full := map[string]string{"OKTASYNC_LISTEN": s.addr, "OKTASYNC_LOG_LEVEL": "warn"}
 	for k, v := range vars {
 		full[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	e := &env{stdin: strings.NewReader(""), stdout: s.stdout, stderr: io.Discard, getenv: func(k string) string { return full[k] }}
+	e := &env{stdin: strings.NewReader(""), stdout: s.stdout, stderr: s.stderr, getenv: func(k string) string { return full[k] }}
 	go func() { s.done <- run(ctx, e, []string{"serve"}) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/config"
+	"github.com/oktasync/oktasync/errkind"
 	"github.com/oktasync/oktasync/mailer"
 	"github.com/oktasync/oktasync/scim"
 	"github.com/oktasync/oktasync/scimlog"
@@ -58,17 +59,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := store.Ping(pctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "database unreachable")
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	mux.Handle("/readyz", readiness(store, log))
 	if err := setupSync(runCtx, &wg, cfg, store, log, mux); err != nil {
 		ln.Close()
 		return err
@@ -204,5 +195,42 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "user_agent", r.UserAgent())
+	})
+}
+
+// readiness answers /readyz: 200 "ok" while the store is ready (database reachable,
+// schema present and current, SQLite file still in place), 503 with the reason
+// otherwise. A change of state is logged once, not at every probe.
+func readiness(store appstore.Store, log *slog.Logger) http.Handler {
+	var mu sync.Mutex
+	last := ""
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		reason := ""
+		if err := store.Ready(ctx); err != nil {
+			reason = errkind.Message(err)
+			if reason == "" {
+				reason = "database unreachable"
+			}
+		}
+		mu.Lock()
+		if reason != last {
+			if reason != "" {
+				log.Warn("not ready", "reason", reason)
+			} else {
+				log.Info("ready again")
+			}
+			last = reason
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if reason != "" {
+			w.Header().Set("Retry-After", "5")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready: "+reason)
+			return
+		}
+		fmt.Fprintln(w, "ok")
 	})
 }
