@@ -131,13 +131,13 @@ func (s *sqlStore) checkMembers(ctx context.Context, tx *sqlx.Tx, tenantID, grou
 func (s *sqlStore) insertMembers(ctx context.Context, tx *sqlx.Tx, groupID string, members []Member) error {
 	for start := 0; start < len(members); start += 300 {
 		chunk := members[start:min(start+300, len(members))]
-		args := make([]any, 0, 3*len(chunk))
+		args := make([]any, 0, 4*len(chunk))
 		vals := make([]string, 0, len(chunk))
 		for _, m := range chunk {
-			vals = append(vals, "(?, ?, ?)")
-			args = append(args, groupID, m.Value, m.Type)
+			vals = append(vals, "(?, ?, ?, ?)")
+			args = append(args, groupID, m.Value, m.Type, m.storedDisplay())
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO group_members (group_id, member_id, member_type) VALUES `+strings.Join(vals, ", ")), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO group_members (group_id, member_id, member_type, display) VALUES `+strings.Join(vals, ", ")), args...); err != nil {
 			return s.wrap("appstore.insertMembers", err)
 		}
 	}
@@ -238,10 +238,11 @@ func (s *sqlStore) members(ctx context.Context, q sqlx.QueryerContext, groupIDs 
 			GroupID string `db:"group_id"`
 			ID      string `db:"member_id"`
 			Type    string `db:"member_type"`
-			Display string `db:"display"`
+			Sent    string `db:"display"`
+			Derived string `db:"derived"`
 		}
-		err := sqlx.SelectContext(ctx, q, &rows, s.q(`SELECT gm.group_id, gm.member_id, gm.member_type,
-				COALESCE(NULLIF(u.display_name, ''), u.user_name, g2.display_name, '') AS display
+		err := sqlx.SelectContext(ctx, q, &rows, s.q(`SELECT gm.group_id, gm.member_id, gm.member_type, gm.display,
+				COALESCE(NULLIF(u.display_name, ''), u.user_name, g2.display_name, '') AS derived
 			FROM group_members gm
 			LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
 			LEFT JOIN groups g2 ON gm.member_type = 'Group' AND g2.id = gm.member_id
@@ -250,7 +251,11 @@ func (s *sqlStore) members(ctx context.Context, q sqlx.QueryerContext, groupIDs 
 			return nil, s.wrap("appstore.members", err)
 		}
 		for _, r := range rows {
-			out[r.GroupID] = append(out[r.GroupID], Member{Value: r.ID, Type: r.Type, Display: r.Display})
+			m := Member{Value: r.ID, Type: r.Type, Display: r.Sent}
+			if m.Display == "" {
+				m.Display, m.DisplayDerived = r.Derived, true
+			}
+			out[r.GroupID] = append(out[r.GroupID], m)
 		}
 	}
 	return out, nil
@@ -311,12 +316,16 @@ func (s *sqlStore) UpdateGroup(ctx context.Context, tenantID, id string, fn func
 			oldSet[m.Value] = m
 		}
 		newSet := map[string]bool{}
-		var added []Member
+		var added, redisplayed []Member
 		var removed []string
 		for _, m := range g.Members {
 			newSet[m.Value] = true
-			if om, ok := oldSet[m.Value]; !ok || om.Type != m.Type {
+			om, ok := oldSet[m.Value]
+			switch {
+			case !ok || om.Type != m.Type:
 				added = append(added, m)
+			case om.storedDisplay() != m.storedDisplay():
+				redisplayed = append(redisplayed, m)
 			}
 		}
 		for _, m := range old.Members {
@@ -337,6 +346,9 @@ func (s *sqlStore) UpdateGroup(ctx context.Context, tenantID, id string, fn func
 		if len(removed) > 0 {
 			sort.Strings(removed)
 			ch["members.removed"] = Change{Old: removed}
+		}
+		if len(redisplayed) > 0 {
+			ch["members.display"] = Change{New: memberIDs(redisplayed)}
 		}
 		if len(ch) == 0 && g.Source == old.Source && g.SourceCredential == old.SourceCredential {
 			out = old
@@ -376,6 +388,11 @@ func (s *sqlStore) UpdateGroup(ctx context.Context, tenantID, id string, fn func
 		}
 		if err := s.insertMembers(ctx, tx, id, fresh); err != nil {
 			return err
+		}
+		for _, m := range redisplayed {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE group_members SET display = ? WHERE group_id = ? AND member_id = ?`), m.storedDisplay(), id, m.Value); err != nil {
+				return s.wrap(op, err)
+			}
 		}
 		if g, err = s.withDisplays(ctx, tx, g); err != nil {
 			return err

@@ -105,9 +105,25 @@ func (u *User) PrimaryEmail() string {
 
 // Member is one member of a group.
 type Member struct {
-	Value   string // the member's id
-	Type    string // "User" or "Group"
-	Display string // filled on read from the member's displayName or userName
+	Value string // the member's id
+	Type  string // "User" or "Group"
+	// Display is the member's display name. On write it is the one the client sent
+	// ("" for none), kept with the membership. On read it is that one, or, when none was
+	// sent, the member's displayName, then its userName (a group's displayName for a
+	// group member), with DisplayDerived set.
+	Display string
+	// DisplayDerived reports that Display was derived from the member rather than sent.
+	// A member written back with it set keeps no display of its own, so that the
+	// derived one follows later renames of the user.
+	DisplayDerived bool
+}
+
+// storedDisplay is the display kept with the membership: the one a client sent.
+func (m Member) storedDisplay() string {
+	if m.DisplayDerived {
+		return ""
+	}
+	return m.Display
 }
 
 // Group is a group of users (or groups) within a tenant.

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t testing.TB) appstore.Store) {
 		{"ListPagingAndSort", testListPaging},
 		{"Filters", testFilters},
 		{"Groups", testGroups},
+		{"MemberDisplay", testMemberDisplay},
 		{"GroupMemberRace", testGroupMemberRace},
 		{"MemberAddVsUserDelete", testMemberAddVsUserDelete},
 		{"MemberAddVsGroupDelete", testMemberAddVsGroupDelete},
@@ -1136,4 +1137,94 @@ func mustParse(t *testing.T, filter string) scimfilter.Expr {
 		t.Fatalf("parse %q: %v", filter, err)
 	}
 	return f
+}
+
+// testMemberDisplay: a member's display sent by the client is kept with the membership;
+// without one the member's displayName, then userName, is shown and marked derived, and
+// a derived display written back is not stored (it follows the user's later renames).
+func testMemberDisplay(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	ann := mustUser(t, s, "default", "ann@example.com", map[string]any{"displayName": "Ann"})
+	bob := mustUser(t, s, "default", "bob@example.com", nil)
+	displays := func(g appstore.Group) map[string]string {
+		out := map[string]string{}
+		for _, m := range g.Members {
+			d := m.Display
+			if m.DisplayDerived {
+				d = "derived:" + d
+			}
+			out[m.Value] = d
+		}
+		return out
+	}
+	expect := func(what string, g appstore.Group, want map[string]string) {
+		t.Helper()
+		got := displays(g)
+		if len(got) != len(want) {
+			t.Fatalf("%s: displays %v, want %v", what, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%s: displays %v, want %v", what, got, want)
+			}
+		}
+	}
+	g, err := s.CreateGroup(ctx, appstore.Group{TenantID: "default", DisplayName: "Displays",
+		Members: []appstore.Member{{Value: ann.ID, Display: "ann.login"}, {Value: bob.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{ann.ID: "ann.login", bob.ID: "derived:bob@example.com"}
+	expect("create", g, want)
+	got, err := s.GetGroup(ctx, "default", g.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect("get", got, want)
+
+	// Writing the members back unchanged changes nothing.
+	same, err := s.UpdateGroup(ctx, "default", g.ID, func(*appstore.Group) error { return nil })
+	if err != nil || same.Version != g.Version {
+		t.Fatalf("no-op update: version %d (was %d), %v", same.Version, g.Version, err)
+	}
+	// A new display for a present member is a change.
+	up, err := s.UpdateGroup(ctx, "default", g.ID, func(g *appstore.Group) error {
+		for i, m := range g.Members {
+			if m.Value == ann.ID {
+				g.Members[i].Display, g.Members[i].DisplayDerived = "ann.new", false
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want[ann.ID] = "ann.new"
+	expect("new display", up, want)
+	if up.Version != g.Version+1 {
+		t.Errorf("new display: version %d, want %d", up.Version, g.Version+1)
+	}
+	if _, err := s.UpdateUser(ctx, "default", bob.ID, func(u *appstore.User) error {
+		u.Attrs = map[string]any{"displayName": "Bob B"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetGroup(ctx, "default", g.ID, true)
+	want[bob.ID] = "derived:Bob B"
+	expect("after the user's rename", got, want)
+	page, err := s.ListGroups(ctx, "default", appstore.Query{Count: -1, WithMembers: true})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("list: %+v %v", page, err)
+	}
+	expect("list", page.Items[0], want)
+	// Dropping a sent display falls back to the derived one.
+	up, err = s.UpdateGroup(ctx, "default", g.ID, func(g *appstore.Group) error {
+		g.Members = []appstore.Member{{Value: ann.ID}, {Value: bob.ID}}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect("display dropped", up, map[string]string{ann.ID: "derived:Ann", bob.ID: "derived:Bob B"})
 }
