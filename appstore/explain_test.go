@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,8 +92,8 @@ func explain(t *testing.T, s *sqlStore, mode, query string, args ...any) string 
 	return strings.Join(plan, "\n")
 }
 
-// explainStore opens a PostgreSQL store in a schema of its own with 20,000 users over
-// two tenants, not analyzed.
+// explainStore opens a PostgreSQL store in a schema of its own with 20,000 users and
+// 20,000 groups over two tenants, each with an externalId "ext<n>", not analyzed.
 func explainStore(t *testing.T) *sqlStore {
 	base := os.Getenv("OKTASYNC_TEST_POSTGRES_URL")
 	if base == "" {
@@ -126,10 +127,149 @@ func explainStore(t *testing.T) *sqlStore {
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO tenants (id, name, provisioning_enabled, settings, created_at, updated_at) VALUES ('other', 'other', true, '{}', 0, 0)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, tenant_id, user_name, user_name_key, active, attrs, source, version, created_at, updated_at)
-		SELECT 'u' || g, CASE WHEN g % 2 = 0 THEN 'default' ELSE 'other' END, 'User' || g || '@example.com', 'user' || g || '@example.com', true, '{}', 'scim', 1, g, g
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, attrs, source, version, created_at, updated_at)
+		SELECT 'u' || g, CASE WHEN g % 2 = 0 THEN 'default' ELSE 'other' END, 'User' || g || '@example.com', 'user' || g || '@example.com', 'ext' || g, true, '{}', 'scim', 1, g, g
+		FROM generate_series(1, 20000) AS g`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, source, version, created_at, updated_at)
+		SELECT 'g' || g, CASE WHEN g % 2 = 0 THEN 'default' ELSE 'other' END, 'Group ' || g, 'group ' || g, 'ext' || g, 'scim', 1, g, g
 		FROM generate_series(1, 20000) AS g`); err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// externalIDCases are Entra's existence checks by externalId, on users and groups, and
+// the index each must be answered from.
+var externalIDCases = []struct {
+	table, index string
+}{
+	{"users", "users_external_key"},
+	{"groups", "groups_external_key"},
+}
+
+// listQueries returns a listing's count and page queries with their arguments, as
+// ListUsers and ListGroups run them for filter on table in the default tenant.
+func listQueries(t *testing.T, s *sqlStore, table, filter string) (count, page string, countArgs, pageArgs []any) {
+	t.Helper()
+	f, err := scimfilter.Parse(filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, res := userCols, scimschema.UserResource(nil)
+	if table == "groups" {
+		cols, res = groupCols, scimschema.GroupResource()
+	}
+	b := &sqlBuilder{d: s.d, res: res, table: table}
+	where, args, q := listWhere(table, "default", Query{Filter: f})
+	count, page, args, err = listSQL(b, cols, where, args, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return count, page, args, append(args[:len(args):len(args)], 100, 0)
+}
+
+// TestExternalIDLookupUsesIndex checks on PostgreSQL that `externalId eq "..."` on users
+// and groups, counted and paged, is answered from the external-key indexes, never by a
+// scan or through another index, on a freshly loaded table that has no statistics yet
+// (as a custom and as a generic plan) and after ANALYZE.
+func TestExternalIDLookupUsesIndex(t *testing.T) {
+	s := explainStore(t)
+	ctx := context.Background()
+	for _, stats := range []string{"fresh", "analyzed"} {
+		if stats == "analyzed" {
+			for _, q := range []string{`ANALYZE users`, `ANALYZE groups`} {
+				if _, err := s.db.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, tc := range externalIDCases {
+			count, page, countArgs, pageArgs := listQueries(t, s, tc.table, `externalId eq "ext42"`)
+			for _, mode := range []string{"auto", "force_generic_plan"} {
+				for _, plan := range []string{explain(t, s, mode, count, countArgs...), explain(t, s, mode, page, pageArgs...)} {
+					if !strings.Contains(plan, tc.index) || strings.Contains(plan, "Seq Scan") {
+						t.Errorf("%s, %s, %s: externalId lookup is not answered from %s:\n%s", stats, mode, tc.table, tc.index, plan)
+					}
+				}
+			}
+		}
+	}
+	f, err := scimfilter.Parse(`externalId eq "ext42"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := s.ListUsers(ctx, "default", Query{Filter: f, Count: 100})
+	if err != nil || users.Total != 1 || users.Items[0].ID != "u42" {
+		t.Fatalf("user lookup = %+v, %v", users, err)
+	}
+	groups, err := s.ListGroups(ctx, "default", Query{Filter: f, Count: 100})
+	if err != nil || groups.Total != 1 || groups.Items[0].ID != "g42" {
+		t.Fatalf("group lookup = %+v, %v", groups, err)
+	}
+	// The key is the tenant's: another tenant's externalId is not found.
+	if other, err := s.ListUsers(ctx, "default", Query{Filter: mustParse(t, `externalId eq "ext43"`), Count: 100}); err != nil || other.Total != 0 {
+		t.Fatalf("another tenant's externalId = %+v, %v", other, err)
+	}
+}
+
+// TestExternalIDLookupUsesIndexSQLite is the same check on SQLite.
+func TestExternalIDLookupUsesIndexSQLite(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "explain.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*sqlStore)
+	// SQLite has no generate_series without an extension: a recursive CTE stands in.
+	for _, q := range []string{
+		`INSERT INTO tenants (id, name, provisioning_enabled, settings, created_at, updated_at) VALUES ('other', 'other', true, '{}', 0, 0)`,
+		`INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, attrs, source, version, created_at, updated_at)
+		WITH RECURSIVE gen(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM gen WHERE g < 2000)
+		SELECT 'u' || g, CASE WHEN g % 2 = 0 THEN 'default' ELSE 'other' END, 'User' || g || '@example.com', 'user' || g || '@example.com', 'ext' || g, true, '{}', 'scim', 1, g, g FROM gen`,
+		`INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, source, version, created_at, updated_at)
+		WITH RECURSIVE gen(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM gen WHERE g < 2000)
+		SELECT 'g' || g, CASE WHEN g % 2 = 0 THEN 'default' ELSE 'other' END, 'Group ' || g, 'group ' || g, 'ext' || g, 'scim', 1, g, g FROM gen`,
+	} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	explainSQLite := func(query string, args []any) string {
+		t.Helper()
+		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, detail)
+		}
+		return strings.Join(lines, "\n")
+	}
+	for _, tc := range externalIDCases {
+		count, page, countArgs, pageArgs := listQueries(t, s, tc.table, `externalId eq "ext42"`)
+		for _, plan := range []string{explainSQLite(count, countArgs), explainSQLite(page, pageArgs)} {
+			if !strings.Contains(plan, "SEARCH "+tc.table+" USING INDEX "+tc.index+" ") && !strings.Contains(plan, "SEARCH "+tc.table+" USING COVERING INDEX "+tc.index+" ") {
+				t.Errorf("%s: externalId lookup is not answered from %s:\n%s", tc.table, tc.index, plan)
+			}
+		}
+	}
+}
+
+func mustParse(t *testing.T, filter string) scimfilter.Expr {
+	t.Helper()
+	f, err := scimfilter.Parse(filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -481,7 +481,8 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, tenantID, id string) error {
 
 func (s *sqlStore) ListGroups(ctx context.Context, tenantID string, q Query) (Page[Group], error) {
 	b := &sqlBuilder{d: s.d, res: scimschema.GroupResource(), table: "groups"}
-	total, rows, err := listRows[groupRow](ctx, s, "appstore.ListGroups", b, groupCols, "groups.tenant_id = ?", []any{tenantID}, q)
+	where, args, q := listWhere("groups", tenantID, q)
+	total, rows, err := listRows[groupRow](ctx, s, "appstore.ListGroups", b, groupCols, where, args, q)
 	page := Page[Group]{Total: total}
 	if err != nil || rows == nil {
 		return page, err

@@ -539,3 +539,37 @@ func (b *sqlBuilder) orderBy(sortBy string, desc bool) (string, error) {
 	}
 	return "(" + expr + " IS NULL), " + expr + ", " + tail, nil
 }
+
+// listWhere returns the condition selecting the tenant's rows of table ("users" or
+// "groups") for a listing, its arguments, and q with what is left of the filter to
+// translate.
+//
+// A filter that is exactly `externalId eq "x"` (Entra's existence check) becomes a
+// condition on the key tenant_id || '/' || external_id alone, the key the
+// users_external_key and groups_external_key indexes are built on. With no separate
+// tenant_id condition no other index matches, so that index is the plan whatever the
+// table's statistics say: right after a bulk load, before any ANALYZE, every index
+// built on the empty table looks equally cheap and a plain tenant_id condition could
+// send the look-up through any of them (users_lookup does the same for userName).
+// Tenant ids cannot contain '/'.
+func listWhere(table, tenantID string, q Query) (string, []any, Query) {
+	live := ""
+	if table == "users" {
+		live = " AND users.deleted_at IS NULL"
+	}
+	if id, ok := externalIDEq(q.Filter); ok {
+		q.Filter = nil
+		return "(" + table + ".tenant_id || '/' || " + table + ".external_id) = ?" + live, []any{tenantID + "/" + id}, q
+	}
+	return table + ".tenant_id = ?" + live, []any{tenantID}, q
+}
+
+// externalIDEq reports whether f is exactly `externalId eq "<string>"`.
+func externalIDEq(f scimfilter.Expr) (string, bool) {
+	c, ok := f.(*scimfilter.Compare)
+	if !ok || c.Op != "eq" || c.Path.Sub != "" || c.Path.URN != "" || !strings.EqualFold(c.Path.Attr, "externalId") {
+		return "", false
+	}
+	v, ok := c.Value.(string)
+	return v, ok
+}

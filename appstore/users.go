@@ -400,8 +400,8 @@ func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Pag
 		return Page[User]{}, err
 	}
 	b := &sqlBuilder{d: s.d, res: res, table: "users"}
-	total, rows, err := listRows[userRow](ctx, s, "appstore.ListUsers", b, userCols,
-		"users.tenant_id = ? AND users.deleted_at IS NULL", []any{tenantID}, q)
+	where, args, q := listWhere("users", tenantID, q)
+	total, rows, err := listRows[userRow](ctx, s, "appstore.ListUsers", b, userCols, where, args, q)
 	page := Page[User]{Total: total}
 	if err != nil || rows == nil {
 		return page, err
@@ -421,19 +421,11 @@ func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Pag
 // q.Filter, then the page of rows that q asks for, in q's order. rows is nil when no
 // page is wanted (count=0, or startIndex past the end).
 func listRows[R any](ctx context.Context, s *sqlStore, op string, b *sqlBuilder, cols, where string, args []any, q Query) (total int, rows []R, err error) {
-	if q.Filter != nil {
-		cond, err := b.expr(q.Filter)
-		if err != nil {
-			return 0, nil, errkind.E(op, errkind.Invalid, err.Error(), nil)
-		}
-		where += " AND " + cond
-		args = append(args, b.args...)
-	}
-	order, err := b.orderBy(q.SortBy, q.SortDesc)
+	count, page, args, err := listSQL(b, cols, where, args, q)
 	if err != nil {
 		return 0, nil, errkind.E(op, errkind.Invalid, err.Error(), nil)
 	}
-	if err := s.db.GetContext(ctx, &total, s.q(`SELECT count(*) FROM `+b.table+` WHERE `+where), args...); err != nil {
+	if err := s.db.GetContext(ctx, &total, s.q(count), args...); err != nil {
 		return 0, nil, s.wrap(op, err)
 	}
 	limit, offset, ok := pageBounds(q, total)
@@ -441,11 +433,30 @@ func listRows[R any](ctx context.Context, s *sqlStore, op string, b *sqlBuilder,
 		return total, nil, nil
 	}
 	rows = []R{}
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+cols+` FROM `+b.table+` WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`),
-		append(args, limit, offset)...); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.q(page), append(args, limit, offset)...); err != nil {
 		return total, nil, s.wrap(op, err)
 	}
 	return total, rows, nil
+}
+
+// listSQL renders a listing's two queries: the count of matches, and the page, which
+// takes the LIMIT and OFFSET as its last two arguments after args.
+func listSQL(b *sqlBuilder, cols, where string, args []any, q Query) (count, page string, _ []any, err error) {
+	if q.Filter != nil {
+		cond, err := b.expr(q.Filter)
+		if err != nil {
+			return "", "", nil, err
+		}
+		where += " AND " + cond
+		args = append(args, b.args...)
+	}
+	order, err := b.orderBy(q.SortBy, q.SortDesc)
+	if err != nil {
+		return "", "", nil, err
+	}
+	count = `SELECT count(*) FROM ` + b.table + ` WHERE ` + where
+	page = `SELECT ` + cols + ` FROM ` + b.table + ` WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
+	return count, page, args, nil
 }
 
 // pageBounds turns a 1-based StartIndex and Count into LIMIT and OFFSET; ok is false when
