@@ -110,7 +110,7 @@ func TestEntraGroupFlow(t *testing.T) {
 
 		patch := func(ops string) {
 			t.Helper()
-			e.must(http.StatusNoContent, "PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`+ops+`]}`)
+			e.must(http.StatusOK, "PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`+ops+`]}`)
 		}
 		patch(`{"op":"Replace","path":"displayName","value":"Renamed"}`)
 		patch(`{"op":"Add","path":"members","value":[{"value":"` + u2 + `"}]}`)

@@ -260,13 +260,16 @@ func typeName(a *scimschema.Attribute) string {
 	return a.Type
 }
 
-// normComplex normalizes a complex value's sub-attributes. For a single-valued attribute
-// a bare string stands for the "value" sub-attribute (Entra sends the enterprise manager
-// as the manager's id); an element of a multi-valued one must be an object.
+// normComplex normalizes a complex value's sub-attributes. A bare string stands for the
+// "value" sub-attribute in two documented leniencies: a single-valued attribute (Entra
+// sends the enterprise manager as the manager's id) and a group member (Entra's
+// reference tests add members as bare ids, `"value":"<id>"` or a list of ids). Any other
+// element of a multi-valued attribute must be an object, and a number or a boolean is
+// never an id.
 func normComplex(a *scimschema.Attribute, v any, where string) (any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		if s, isStr := v.(string); isStr && !a.MultiValued && a.Sub("value") != nil {
+		if s, isStr := v.(string); isStr && a.Sub("value") != nil && (!a.MultiValued || isMembers(a)) {
 			if s == "" {
 				return nil, nil
 			}
@@ -292,6 +295,11 @@ func normComplex(a *scimschema.Attribute, v any, where string) (any, error) {
 		return nil, nil
 	}
 	return out, nil
+}
+
+// isMembers reports whether a is a group's members attribute.
+func isMembers(a *scimschema.Attribute) bool {
+	return a == scimschema.Group.Attr("members")
 }
 
 func toBool(v any) (bool, bool) {

@@ -215,7 +215,7 @@ func TestOktaGroupPush(t *testing.T) {
 
 		patch := func(ops string) {
 			t.Helper()
-			e.must(http.StatusNoContent, "PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`+ops+`]}`)
+			e.must(http.StatusOK, "PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`+ops+`]}`)
 		}
 		members := func() []string {
 			t.Helper()

@@ -142,7 +142,10 @@ func TestETags(t *testing.T) {
 		gv := g.header.Get("ETag")
 		e.must(http.StatusNotModified, "GET", "/Groups/"+gid, "", hdr{"If-None-Match", gv})
 		checkError(t, e.do("DELETE", "/Groups/"+gid, "", hdr{"If-Match", `W/"99"`}), 412, "")
-		r = e.must(http.StatusNoContent, "PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"E2"}]}`, hdr{"If-Match", gv})
+		r = e.must(http.StatusOK, "PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"E2"}]}`, hdr{"If-Match", gv})
+		if r.header.Get("ETag") != str(r.obj(t), "meta.version") {
+			t.Fatalf("group PATCH ETag %q, meta.version %q", r.header.Get("ETag"), str(r.obj(t), "meta.version"))
+		}
 		if r.header.Get("ETag") == gv || r.header.Get("ETag") == "" {
 			t.Fatalf("group PATCH ETag %q (was %q)", r.header.Get("ETag"), gv)
 		}

@@ -229,6 +229,8 @@ func (s *server) replaceUser(w http.ResponseWriter, r *request, id string) error
 	return s.respondUser(w, r, res, http.StatusOK, u)
 }
 
+// patchUser applies a PATCH to a user and answers 200 with the user, or 204 to a client
+// that sends Prefer: return=minimal.
 func (s *server) patchUser(w http.ResponseWriter, r *request, id string) error {
 	ctx := r.Context()
 	body, err := s.readJSON(w, r)
@@ -265,6 +267,10 @@ func (s *server) patchUser(w http.ResponseWriter, r *request, id string) error {
 	}
 	if reactivated {
 		s.invite(ctx, r, u)
+	}
+	if prefersMinimal(r.Request) {
+		writeMinimal(w, u.Version)
+		return nil
 	}
 	return s.respondUser(w, r, res, http.StatusOK, u)
 }
