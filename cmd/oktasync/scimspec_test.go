@@ -622,17 +622,19 @@ func oktaGroupPush(c *scimClient) {
 		t.Fatalf("group lookup after create: %v", rs)
 	}
 
-	patch := func(ops string) {
+	// Okta's group tests expect PATCH to answer 200 with the group and read its
+	// members off that answer.
+	patch := func(ops string) map[string]string {
 		t.Helper()
-		c.must("PATCH", "/Groups/"+gid, `{"schemas":["`+patchURN+`"],"Operations":[`+ops+`]}`, http.StatusOK, http.StatusNoContent)
+		r := c.must("PATCH", "/Groups/"+gid, `{"schemas":["`+patchURN+`"],"Operations":[`+ops+`]}`, http.StatusOK)
+		c.checkResource(r, "Groups", groupURN)
+		return memberList(t, r)
 	}
 	members := func() map[string]bool {
 		t.Helper()
-		r := c.must("GET", "/Groups/"+gid, "", http.StatusOK)
 		out := map[string]bool{}
-		l, _ := r.doc["members"].([]any)
-		for _, m := range l {
-			out[gets(m, "value")] = true
+		for id := range memberList(t, c.must("GET", "/Groups/"+gid, "", http.StatusOK)) {
+			out[id] = true
 		}
 		return out
 	}
@@ -641,19 +643,50 @@ func oktaGroupPush(c *scimClient) {
 	if r = c.must("GET", "/Groups/"+gid, "", http.StatusOK); gets(r.doc, "displayName") != "Push Engineering" {
 		t.Errorf("rename: %s", r.raw)
 	}
-	patch(`{"op":"add","path":"members","value":[{"value":"` + u1 + `","display":"push.one@example.com"},{"value":"` + u2 + `","display":"push.two@example.com"}]}`)
-	if m := members(); len(m) != 2 || !m[u1] || !m[u2] {
+	// The display Okta sends (the member's login, where the user's displayName is
+	// "Push One") is what the group shows for the member.
+	if m := patch(`{"op":"add","path":"members","value":[{"value":"` + u1 + `","display":"push.one@example.com"},{"value":"` + u2 + `","display":"push.two@example.com"}]}`); len(m) != 2 || m[u1] != "push.one@example.com" || m[u2] != "push.two@example.com" {
+		t.Errorf("add answer: members %v", m)
+	}
+	if m := memberList(t, c.must("GET", "/Groups/"+gid, "", http.StatusOK)); len(m) != 2 || m[u1] != "push.one@example.com" || m[u2] != "push.two@example.com" {
 		t.Errorf("after add: members %v", m)
 	}
-	patch(`{"op":"remove","path":"members[value eq \"` + u1 + `\"]"}`)
+	if m := patch(`{"op":"remove","path":"members[value eq \"` + u1 + `\"]"}`); len(m) != 1 || m[u2] != "push.two@example.com" {
+		t.Errorf("remove answer: members %v", m)
+	}
 	if m := members(); len(m) != 1 || !m[u2] {
 		t.Errorf("after remove: members %v", m)
 	}
 	// A member Okta removes that is already gone must not stall the push.
 	patch(`{"op":"remove","path":"members[value eq \"` + u1 + `\"]"}`)
-	patch(`{"op":"replace","path":"members","value":[{"value":"` + u1 + `","display":"push.one@example.com"}]}`)
+	if m := patch(`{"op":"replace","path":"members","value":[{"value":"` + u1 + `","display":"push.one@example.com"}]}`); len(m) != 1 || m[u1] != "push.one@example.com" {
+		t.Errorf("replace answer: members %v", m)
+	}
 	if m := members(); len(m) != 1 || !m[u1] {
 		t.Errorf("after replace: members %v", m)
+	}
+	// A member pushed without a display shows the user's displayName.
+	if m := patch(`{"op":"add","path":"members","value":[{"value":"` + u2 + `"}]}`); len(m) != 2 || m[u2] != "Push Two" || m[u1] != "push.one@example.com" {
+		t.Errorf("add without display: members %v", m)
+	}
+	// Removing the last member leaves "members": [], which Okta's tests read.
+	patch(`{"op":"remove","path":"members[value eq \"` + u2 + `\"]"}`)
+	if m := patch(`{"op":"remove","path":"members[value eq \"` + u1 + `\"]"}`); len(m) != 0 {
+		t.Errorf("after removing the last member: %v", m)
+	}
+	if m := memberList(t, c.must("GET", "/Groups/"+gid, "", http.StatusOK)); len(m) != 0 {
+		t.Errorf("GET after removing the last member: %v", m)
+	}
+	patch(`{"op":"add","path":"members","value":[{"value":"` + u1 + `","display":"push.one@example.com"}]}`)
+	// Large groups: excludedAttributes=members leaves the list out of the answer.
+	r = c.must("PATCH", "/Groups/"+gid+"?excludedAttributes=members", `{"schemas":["`+patchURN+`"],"Operations":[{"op":"replace","value":{"displayName":"Push Engineering"}}]}`, http.StatusOK)
+	if _, has := r.doc["members"]; has || gets(r.doc, "displayName") != "Push Engineering" {
+		t.Errorf("PATCH with excludedAttributes=members: %s", r.raw)
+	}
+	// A client that prefers a minimal answer (RFC 7240) gets 204.
+	r = c.do("PATCH", "/Groups/"+gid, `{"schemas":["`+patchURN+`"],"Operations":[{"op":"replace","value":{"displayName":"Push Engineering"}}]}`, "Prefer", "return=minimal")
+	if r.status != http.StatusNoContent || len(r.raw) != 0 || r.header.Get("ETag") == "" {
+		t.Errorf("PATCH with Prefer: return=minimal: %d %v %s", r.status, r.header, r.raw)
 	}
 	// The user shows the membership Okta pushed.
 	if r = c.must("GET", "/Users/"+u1, "", http.StatusOK); gets(r.doc, "groups.0.value") != gid || gets(r.doc, "groups.0.$ref") != c.public+"/Groups/"+gid {
@@ -666,8 +699,18 @@ func oktaGroupPush(c *scimClient) {
 	// Apps without PATCH for groups get a PUT of the whole group.
 	r = c.must("PUT", "/Groups/"+gid, `{"schemas":["`+groupURN+`"],"id":"`+gid+`","displayName":"Push Engineering","members":[{"value":"`+u2+`","display":"push.two@example.com"}]}`, http.StatusOK)
 	c.checkResource(r, "Groups", groupURN)
+	if m := memberList(t, r); len(m) != 1 || m[u2] != "push.two@example.com" {
+		t.Errorf("PUT answer: members %v", m)
+	}
 	if m := members(); len(m) != 1 || !m[u2] {
 		t.Errorf("after PUT: members %v", m)
+	}
+	r = c.must("PUT", "/Groups/"+gid, `{"schemas":["`+groupURN+`"],"id":"`+gid+`","displayName":"Push Engineering","members":[]}`, http.StatusOK)
+	if m := memberList(t, r); len(m) != 0 {
+		t.Errorf("PUT with members []: %v", m)
+	}
+	if m := memberList(t, c.must("GET", "/Groups/"+gid, "", http.StatusOK)); len(m) != 0 {
+		t.Errorf("GET after PUT with members []: %v", m)
 	}
 
 	c.must("DELETE", "/Groups/"+gid, "", http.StatusNoContent)
@@ -675,6 +718,21 @@ func oktaGroupPush(c *scimClient) {
 	if rs := lookup("Push Engineering"); len(rs) != 0 {
 		t.Errorf("deleted group still listed: %v", rs)
 	}
+}
+
+// memberList reads a group's members as id → display, failing the test unless
+// "members" is a list (Okta's group tests read "members": [] for an empty group).
+func memberList(t *testing.T, r *scimResp) map[string]string {
+	t.Helper()
+	l, ok := r.doc["members"].([]any)
+	if !ok {
+		t.Fatalf("%s %s: members is %#v, want a list: %s", r.method, r.path, r.doc["members"], r.raw)
+	}
+	out := map[string]string{}
+	for _, m := range l {
+		out[gets(m, "value")] = gets(m, "display")
+	}
+	return out
 }
 
 // entraValidatorUsers replays the user requests of Microsoft's SCIM validator and of
@@ -690,6 +748,12 @@ func entraValidatorUsers(c *scimClient) {
 	}
 	if !bytes.Contains(r.raw, []byte(`"Resources":[]`)) {
 		t.Errorf("an empty ListResponse must carry \"Resources\":[]: %s", r.raw)
+	}
+
+	// Some apps' existence check is by externalId; absent, it is an empty ListResponse.
+	r = c.do("GET", "/Users?filter="+q(`externalId eq "3e1c6a2e-0000-4b7e-9d2c-5a0f3c0e9a77"`), "")
+	if rs := checkList(t, r); len(rs) != 0 {
+		t.Fatalf("random externalId found: %s", r.raw)
 	}
 
 	mgr := gets(c.must("POST", "/Users", `{"schemas":["`+userURN+`"],"userName":"Manager_1@testuser.com","active":true,"externalId":"mgr-1"}`, http.StatusCreated).doc, "id")
@@ -968,6 +1032,22 @@ func entraValidatorGroups(c *scimClient) {
 	if m := members(); len(m) != 0 {
 		t.Errorf("after filtered Remove: %v", m)
 	}
+	// Entra's reference tests add members as bare id strings, one or a list.
+	patch(`{"op":"Add","path":"members","value":"` + u1 + `"}`)
+	patch(`{"op":"Add","path":"members","value":["` + u2 + `"]}`)
+	if m := members(); len(m) != 2 || !m[u1] || !m[u2] {
+		t.Errorf("after adding id strings: %v", m)
+	}
+	patch(`{"op":"Remove","path":"members","value":["` + u1 + `","` + u2 + `"]}`)
+	if m := members(); len(m) != 0 {
+		t.Errorf("after removing id strings: %v", m)
+	}
+	// A member sub-attribute the schema does not define is ignored; the member shows its
+	// userName (it has no displayName).
+	patch(`{"op":"Add","path":"members","value":[{"value":"` + u1 + `","displayName":"Group Member One"}]}`)
+	if m := memberList(t, c.must("GET", "/Groups/"+gid, "", http.StatusOK)); len(m) != 1 || m[u1] != "Group_Member_1@testuser.com" {
+		t.Errorf("member with displayName: %v", m)
+	}
 
 	// Delete Group.
 	c.must("DELETE", "/Groups/"+gid, "", http.StatusNoContent)
@@ -1085,8 +1165,8 @@ func protocolDetails(c *scimClient) {
 		gid := gets(cc.must("POST", "/Groups", `{"schemas":["`+groupURN+`"],"displayName":"Ghost Members","members":[]}`, http.StatusCreated).doc, "id")
 		checkError(t, cc.do("PATCH", "/Groups/"+gid, `{"schemas":["`+patchURN+`"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+id+`"},{"value":"`+ghost+`"}]}]}`),
 			http.StatusBadRequest, "invalidValue")
-		if r := cc.must("GET", "/Groups/"+gid, "", http.StatusOK); r.doc["members"] != nil {
-			t.Errorf("a refused PATCH changed the members: %s", r.raw)
+		if m := memberList(t, cc.must("GET", "/Groups/"+gid, "", http.StatusOK)); len(m) != 0 {
+			t.Errorf("a refused PATCH changed the members: %v", m)
 		}
 	})
 
