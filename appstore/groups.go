@@ -401,16 +401,25 @@ func (s *sqlStore) UpdateGroup(ctx context.Context, tenantID, id string, fn func
 		if err := s.audit(ctx, tx, tenantID, "group.update", "Group", id, ch); err != nil {
 			return err
 		}
-		return s.emitGroupUpdate(ctx, tx, old, g, removed, added)
+		return s.emitGroupUpdate(ctx, tx, old, g, removed, added, len(redisplayed) > 0)
 	})
 	return out, err
 }
 
-// emitGroupUpdate emits group.updated when the group's own fields changed, then one
-// group.member_removed per member gone and one group.member_added per member added.
-func (s *sqlStore) emitGroupUpdate(ctx context.Context, tx *sqlx.Tx, old, g Group, removed []string, added []Member) error {
-	if err := s.emitDiff(ctx, tx, event.GroupUpdated, g.TenantID, GroupResource(old, 0), GroupResource(g, 0), "memberCount"); err != nil {
-		return err
+// emitGroupUpdate emits group.updated when the group's own fields changed, or when only
+// members' displays did (with an empty previous: no field of the group itself changed),
+// then one group.member_removed per member gone and one group.member_added per member
+// added.
+func (s *sqlStore) emitGroupUpdate(ctx context.Context, tx *sqlx.Tx, old, g Group, removed []string, added []Member, redisplayed bool) error {
+	prev, err := event.Diff(GroupResource(old, 0), GroupResource(g, 0))
+	if err != nil {
+		return errkind.E("appstore.emit", errkind.Permanent, "comparing event data", err)
+	}
+	delete(prev, "memberCount")
+	if len(prev) > 0 || redisplayed {
+		if err := s.emit(ctx, tx, event.GroupUpdated, g.TenantID, GroupResource(g, 0), prev); err != nil {
+			return err
+		}
 	}
 	oldByID := map[string]Member{}
 	for _, m := range old.Members {

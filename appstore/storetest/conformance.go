@@ -12,6 +12,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/event"
 	"github.com/oktasync/oktasync/scimfilter"
 	"github.com/oktasync/oktasync/scimschema"
 )
@@ -1187,7 +1188,10 @@ func testMemberDisplay(t *testing.T, s appstore.Store) {
 	if err != nil || same.Version != g.Version {
 		t.Fatalf("no-op update: version %d (was %d), %v", same.Version, g.Version, err)
 	}
-	// A new display for a present member is a change.
+	// A new display for a present member is a change, with its event: group.updated
+	// with an empty previous, since no field of the group itself changed.
+	f := &Feed{S: s}
+	f.Next(t)
 	up, err := s.UpdateGroup(ctx, "default", g.ID, func(g *appstore.Group) error {
 		for i, m := range g.Members {
 			if m.Value == ann.ID {
@@ -1201,6 +1205,7 @@ func testMemberDisplay(t *testing.T, s appstore.Store) {
 	}
 	want[ann.ID] = "ann.new"
 	expect("new display", up, want)
+	ExpectEvents(t, "new display", f.Next(t), Want{event.GroupUpdated, `{}`})
 	if up.Version != g.Version+1 {
 		t.Errorf("new display: version %d, want %d", up.Version, g.Version+1)
 	}
