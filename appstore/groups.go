@@ -63,6 +63,9 @@ func validateGroup(op string, g *Group) error {
 		if err := checkIndexed(op, "a member's value", m.Value); err != nil {
 			return err
 		}
+		if err := checkText(op, "a member's display", m.storedDisplay()); err != nil {
+			return err
+		}
 		if m.Type == "" {
 			m.Type = "User"
 		}

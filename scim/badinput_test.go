@@ -74,6 +74,7 @@ func TestBadInputAnsweredAlike(t *testing.T) {
 			{name: "email with NUL", method: "POST", path: "/Users", body: userBody(t, "e@example.com", map[string]any{"emails": []any{map[string]any{"value": "e\x00@example.com", "type": "work"}}}), status: 400, scimType: "invalidValue", detail: "emails[0].value"},
 			{name: "group displayName with NUL", method: "POST", path: "/Groups", body: `{"displayName":"a\u0000b"}`, status: 400, scimType: "invalidValue", detail: "displayName"},
 			{name: "member value with NUL", method: "PATCH", path: "/Groups/" + gid, body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"\u0000"}]}]}`, status: 400, scimType: "invalidValue", detail: "member"},
+			{name: "member display with NUL", method: "PATCH", path: "/Groups/" + gid, body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + uid + `","display":"a\u0000b"}]}]}`, status: 400, scimType: "invalidValue", detail: "display"},
 			{name: "PATCH displayName with NUL", method: "PATCH", path: "/Users/" + uid, body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"displayName":"\u0000"}}]}`, status: 400, scimType: "invalidValue", detail: "displayName"},
 			// NUL and invalid UTF-8 in filters
 			{name: "filter with escaped NUL", method: "GET", path: "/Users?filter=" + q(`userName eq "\u0000"`), status: 400, scimType: "invalidFilter", detail: "NUL"},

@@ -178,8 +178,11 @@ func normValue(a *scimschema.Attribute, v any, where string) (any, error) {
 		list, ok := v.([]any)
 		if !ok {
 			// One complex value where a list is expected (a PATCH adding one email)
-			// is a list of one; anything else is the wrong type, not a value to guess.
-			if _, isObj := v.(map[string]any); !isObj || a.Type != scimschema.Complex {
+			// is a list of one, and so is one member id (see normComplex); anything
+			// else is the wrong type, not a value to guess.
+			_, isObj := v.(map[string]any)
+			_, isStr := v.(string)
+			if !(isObj && a.Type == scimschema.Complex) && !(isStr && isMembers(a)) {
 				return nil, badRequest(typeInvalidValue, "attribute %q must be an array, got %s", where, jsonKind(v))
 			}
 			list = []any{v}
