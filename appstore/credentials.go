@@ -160,13 +160,19 @@ func (s *sqlStore) RenewToken(ctx context.Context, tenantID, id string) (Credent
 			return errkind.Errorf(op, errkind.Invalid, "credential %q is not a bearer token", id)
 		}
 		now := s.micros()
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE credentials SET prefix = ?, secret_hash = ?, created_at = ?, last_used_at = NULL WHERE id = ?`), prefix, hash, now, id); err != nil {
+		// A renewed token is ready for use: the new secret is active even when the old
+		// one had been set inactive.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE credentials SET prefix = ?, secret_hash = ?, status = ?, created_at = ?, last_used_at = NULL WHERE id = ?`), prefix, hash, StatusActive, now, id); err != nil {
 			return s.wrap(op, err)
 		}
 		old := r.credential()
-		r.Prefix, r.CreatedAt, r.LastUsedAt = prefix, now, sql.NullInt64{}
+		r.Prefix, r.Status, r.CreatedAt, r.LastUsedAt = prefix, StatusActive, now, sql.NullInt64{}
 		c = r.credential()
-		if err := s.audit(ctx, tx, tenantID, "token.renew", "Credential", id, map[string]Change{"prefix": {Old: old.Prefix, New: prefix}}); err != nil {
+		changes := map[string]Change{"prefix": {Old: old.Prefix, New: prefix}}
+		if old.Status != StatusActive {
+			changes["status"] = Change{Old: old.Status, New: StatusActive}
+		}
+		if err := s.audit(ctx, tx, tenantID, "token.renew", "Credential", id, changes); err != nil {
 			return err
 		}
 		return s.emitDiff(ctx, tx, event.TokenRenewed, tenantID, CredentialResource(old), CredentialResource(c))

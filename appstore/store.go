@@ -71,7 +71,8 @@ type Store interface {
 	// CreateToken generates a bearer token. The secret is returned only here. A tenant
 	// holding MaxTokens tokens gets a Conflict.
 	CreateToken(ctx context.Context, tenantID string) (Credential, string, error)
-	// RenewToken replaces a token's secret, keeping its id and slot.
+	// RenewToken replaces a token's secret, keeping its id and slot; the token is active
+	// afterwards.
 	RenewToken(ctx context.Context, tenantID, id string) (Credential, string, error)
 	// CreateBasic stores HTTP Basic credentials (the password hashed).
 	CreateBasic(ctx context.Context, tenantID, username, password string) (Credential, error)

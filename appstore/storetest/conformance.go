@@ -953,9 +953,12 @@ func testTokens(t *testing.T, s appstore.Store) {
 	if _, err := s.SetCredentialStatus(ctx, "default", c1.ID, appstore.StatusActive); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.SetCredentialStatus(ctx, "default", c1.ID, appstore.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
 	renewed, sec1b, err := s.RenewToken(ctx, "default", c1.ID)
-	if err != nil || renewed.ID != c1.ID || sec1b == sec1 {
-		t.Fatalf("renew: %+v %v", renewed, err)
+	if err != nil || renewed.ID != c1.ID || sec1b == sec1 || renewed.Status != appstore.StatusActive {
+		t.Fatalf("renew of an inactive token: %+v %v (want it active with a new secret)", renewed, err)
 	}
 	_, _, err = s.AuthenticateToken(ctx, sec1)
 	mustKind(t, err, errkind.Unauthorized)
