@@ -102,6 +102,7 @@ type Store interface {
 	PortalStore
 	SCIMLogStore
 	EventStore
+	WebhookStore
 }
 
 // EventStore is the change feed: the events every write commits with, in seq order.

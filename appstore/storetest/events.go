@@ -26,6 +26,9 @@ var eventTests = []struct {
 	{"EventsSyncRuns", testEventsSyncRuns},
 	{"EventsFeed", testEventsFeed},
 	{"EventsRetention", testEventsRetention},
+	{"WebhookEndpoints", testWebhookEndpoints},
+	{"WebhookFanOut", testWebhookFanOut},
+	{"WebhookQueueOrder", testWebhookQueueOrder},
 }
 
 // Feed reads every event after *cursor and moves the cursor past them.
