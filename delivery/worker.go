@@ -55,7 +55,7 @@ type Options struct {
 	Concurrency int
 	// FirstRetry and MaxBackoff shape the backoff (DefaultFirstRetry, DefaultMaxBackoff).
 	FirstRetry, MaxBackoff time.Duration
-	Logger      *slog.Logger
+	Logger                 *slog.Logger
 	// Observe, when set, is told the outcome of each attempt ("succeeded", "retry",
 	// "failed") and, on success, the time from the event to its delivery.
 	Observe func(outcome string, lag time.Duration)
