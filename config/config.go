@@ -30,6 +30,13 @@ type Config struct {
 	// SCIMLogRetention is how long the SCIM request log keeps a request: a duration
 	// such as 7d, 36h or 90m; 0 turns the log off.
 	SCIMLogRetention string
+	// EventRetention is how long the change feed keeps an event (720h); 0 keeps them all.
+	EventRetention string
+	// WebhookAllowPrivate ("true" or "false") lets webhook URLs reach loopback,
+	// link-local and private addresses.
+	WebhookAllowPrivate string
+	// WebhookRetryFor is how long a failing webhook delivery is retried (72h).
+	WebhookRetryFor string
 }
 
 // setting describes one option: its flag, its environment variable and its default.
@@ -48,7 +55,10 @@ var settings = []setting{
 	{"smtp-url", "OKTASYNC_SMTP_URL", "", "SMTP server for invitations: smtp://user:pass@host:587 or smtps://...", func(c *Config) *string { return &c.SMTPURL }, true},
 	{"smtp-from", "OKTASYNC_SMTP_FROM", "oktasync@localhost", "From address of invitation mail", func(c *Config) *string { return &c.SMTPFrom }, false},
 	{"admin-token", "OKTASYNC_ADMIN_TOKEN", "", "bearer token protecting the /admin/v1 API (empty disables it)", func(c *Config) *string { return &c.AdminToken }, true},
-	{"secret-key", "OKTASYNC_SECRET_KEY", "", "base64 of 32 random bytes; encrypts stored Okta API tokens", func(c *Config) *string { return &c.SecretKey }, true},
+	{"secret-key", "OKTASYNC_SECRET_KEY", "", "base64 of 32 random bytes; encrypts stored Okta API tokens and webhook secrets", func(c *Config) *string { return &c.SecretKey }, true},
+	{"event-retention", "OKTASYNC_EVENT_RETENTION", "720h", "how long the change feed keeps events (e.g. 720h, 30d; 0 keeps them all)", func(c *Config) *string { return &c.EventRetention }, false},
+	{"webhook-allow-private", "OKTASYNC_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on loopback, link-local and private addresses (true or false)", func(c *Config) *string { return &c.WebhookAllowPrivate }, false},
+	{"webhook-retry-for", "OKTASYNC_WEBHOOK_RETRY_FOR", "72h", "how long a failing webhook delivery is retried before it is marked failed", func(c *Config) *string { return &c.WebhookRetryFor }, false},
 	{"scim-log-retention", "OKTASYNC_SCIM_LOG_RETENTION", "7d", "how long the SCIM request log keeps requests (e.g. 7d, 36h; 0 turns the log off)", func(c *Config) *string { return &c.SCIMLogRetention }, false},
 }
 
@@ -161,12 +171,39 @@ func (c *Config) validate(source map[string]string) error {
 	if _, err := ParseRetention(c.SCIMLogRetention); err != nil {
 		bad("scim-log-retention", "%v", err)
 	}
+	if _, err := ParseRetention(c.EventRetention); err != nil {
+		bad("event-retention", "%v", err)
+	}
+	if _, err := strconv.ParseBool(c.WebhookAllowPrivate); err != nil {
+		bad("webhook-allow-private", "%q is not true or false", c.WebhookAllowPrivate)
+	}
+	if d, err := ParseRetention(c.WebhookRetryFor); err != nil || d == 0 {
+		bad("webhook-retry-for", "%q is not a positive duration (e.g. 72h, 3d)", c.WebhookRetryFor)
+	}
 	return errors.Join(errs...)
 }
 
 // SCIMLogRetentionDuration is SCIMLogRetention parsed; 0 means the log is off.
 func (c *Config) SCIMLogRetentionDuration() time.Duration {
 	d, _ := ParseRetention(c.SCIMLogRetention)
+	return d
+}
+
+// EventRetentionDuration is EventRetention parsed; 0 means events are kept forever.
+func (c *Config) EventRetentionDuration() time.Duration {
+	d, _ := ParseRetention(c.EventRetention)
+	return d
+}
+
+// AllowPrivateWebhooks is WebhookAllowPrivate parsed.
+func (c *Config) AllowPrivateWebhooks() bool {
+	b, _ := strconv.ParseBool(c.WebhookAllowPrivate)
+	return b
+}
+
+// WebhookRetryDuration is WebhookRetryFor parsed.
+func (c *Config) WebhookRetryDuration() time.Duration {
+	d, _ := ParseRetention(c.WebhookRetryFor)
 	return d
 }
 

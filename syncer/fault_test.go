@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/appstore/storetest"
+	"github.com/oktasync/oktasync/internal/testbin"
 	"github.com/oktasync/oktasync/oktasim"
 	"github.com/oktasync/oktasync/syncer"
 )
@@ -229,30 +229,9 @@ func killEdit(h *harness, i int) {
 	h.appUpdate(u.ID, func(u *appstore.User) { u.Attrs["title"] = fmt.Sprintf("k%d", i) })
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // oktasyncBinary builds cmd/oktasync once per test process.
 func oktasyncBinary(t *testing.T) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "oktasync-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "oktasync")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/oktasync/oktasync/cmd/oktasync").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return testbin.Build(t, "github.com/oktasync/oktasync/cmd/oktasync")
 }
 
 // TestKilledSyncResumes kills `oktasync sync` processes with SIGKILL at random points

@@ -19,7 +19,7 @@ import (
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "serve", "[flags]", "db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key", "scim-log-retention")
+	f := newFlags(e, "serve", "[flags]", append([]string{"db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key", "scim-log-retention"}, eventSettings...)...)
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -64,6 +64,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
+	startEvents(runCtx, &wg, cfg, store, log)
 	if cfg.SMTPURL != "" {
 		m := mailer.New(store, mailer.Options{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, Logger: log})
 		wg.Add(1)
