@@ -294,3 +294,22 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 	}
 	t.Logf("%d events, each delivered once by two servers", want)
 }
+
+// BenchmarkServeOktaCreateLoadWithWebhook is BenchmarkServeOktaCreateLoad with one
+// webhook endpoint configured: a local receiver that answers 200 at once, so the
+// delivery worker sends every event while the SCIM load runs.
+func BenchmarkServeOktaCreateLoadWithWebhook(b *testing.B) {
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			dbURL := be.URL(b)
+			var r *hookReceiver
+			_, key := webhookSetup(b, dbURL, func(secret string) string {
+				r = newHookReceiver(b, secret, 0)
+				return r.srv.URL
+			})
+			createLoad(b, map[string]string{"OKTASYNC_DB": dbURL, "OKTASYNC_SECRET_KEY": key, "OKTASYNC_WEBHOOK_ALLOW_PRIVATE": "true"})
+			u, _ := r.stats()
+			b.ReportMetric(float64(u), "delivered-during-load")
+		})
+	}
+}
