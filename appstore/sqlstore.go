@@ -62,7 +62,7 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	// rather than in the database means no SQLITE_BUSY inside this process. busy_timeout
 	// covers other processes (the CLI next to a running server); IMMEDIATE transactions
 	// take the write lock up front so a read-then-write cannot deadlock.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := "file:" + sqliteURIPath(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sqlx.Open("sqlite", dsn)
 	if err != nil {
 		return nil, errkind.E("appstore.Open", errkind.Invalid, "bad SQLite path "+path, err)
@@ -77,6 +77,12 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		return nil, errkind.E("appstore.Open", errkind.Permanent, "reading the SQLite file "+path, err)
 	}
 	return s, nil
+}
+
+// sqliteURIPath escapes the characters that would end the path part of a SQLite URI
+// filename, so that a path holding '?' or '#' names that very file.
+func sqliteURIPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 func finishOpen(ctx context.Context, db *sqlx.DB, d dialect) (*sqlStore, error) {

@@ -2,6 +2,8 @@ package appstore_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +48,20 @@ func TestNewerSchemaRefused(t *testing.T) {
 				t.Fatalf("newer database not refused: %v", err)
 			}
 		})
+	}
+}
+
+// A path holding characters that are special in a SQLite URI names that very file.
+func TestSQLitePathWithURICharacters(t *testing.T) {
+	for _, name := range []string{"a#1.db", "b?x=1.db", "c%41.db"} {
+		path := filepath.Join(t.TempDir(), name)
+		s, err := appstore.Open(context.Background(), "sqlite:"+path)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", path, err)
+		}
+		s.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("database not at %q: %v", path, err)
+		}
 	}
 }
