@@ -113,6 +113,15 @@ func (s *sqlStore) DueMail(ctx context.Context, limit int) ([]Mail, error) {
 	return out, nil
 }
 
+// QueuedMail counts the mails neither sent nor given up: the mail queue's depth.
+func (s *sqlStore) QueuedMail(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM mail_queue WHERE sent_at IS NULL AND gave_up_at IS NULL`); err != nil {
+		return 0, s.wrap("appstore.QueuedMail", err)
+	}
+	return n, nil
+}
+
 // MarkMail stores the outcome of a delivery attempt: m.Sent set means delivered,
 // m.GaveUp set means abandoned; otherwise m.Attempts, m.LastError and m.NextAttempt say
 // when to try again.

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -314,6 +315,14 @@ func (s *sqlStore) RemoveCredential(ctx context.Context, tenantID, id string) er
 	})
 }
 
+// ErrCredentialInactive and ErrTenantDisabled are the causes (see errors.Is) of the
+// Unauthorized errors of a known credential that is inactive or whose tenant has
+// provisioning disabled; other refusals are a wrong or unknown secret.
+var (
+	ErrCredentialInactive = errors.New("credential is inactive")
+	ErrTenantDisabled     = errors.New("provisioning is disabled for this tenant")
+)
+
 func unauthorized(op string) error {
 	return errkind.Errorf(op, errkind.Unauthorized, "invalid credentials")
 }
@@ -409,14 +418,14 @@ const authSelect = `SELECT c.id, c.tenant_id, c.kind, c.slot, c.status, c.prefix
 
 func (s *sqlStore) finishAuth(ctx context.Context, op string, r authRow) (Tenant, Credential, error) {
 	if r.Status != StatusActive {
-		return Tenant{}, Credential{}, errkind.Errorf(op, errkind.Unauthorized, "credential is inactive")
+		return Tenant{}, Credential{}, errkind.E(op, errkind.Unauthorized, "", ErrCredentialInactive)
 	}
 	t, err := tenantRow{ID: r.TenantID, Name: r.TName, ProvisioningEnabled: r.TEnabled, Settings: r.TSettings, CreatedAt: r.TCreated, UpdatedAt: r.TUpdated}.tenant()
 	if err != nil {
 		return Tenant{}, Credential{}, err
 	}
 	if !t.ProvisioningEnabled {
-		return Tenant{}, Credential{}, errkind.Errorf(op, errkind.Unauthorized, "provisioning is disabled for this tenant")
+		return Tenant{}, Credential{}, errkind.E(op, errkind.Unauthorized, "", ErrTenantDisabled)
 	}
 	c, _ := s.touchLastUsed(ctx, r.credential())
 	return t, c, nil

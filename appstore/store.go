@@ -6,6 +6,7 @@ package appstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -93,6 +94,8 @@ type Store interface {
 	EnqueueMail(ctx context.Context, m Mail) error
 	// DueMail returns up to limit unsent mails whose next attempt is due.
 	DueMail(ctx context.Context, limit int) ([]Mail, error)
+	// QueuedMail counts the mails still to deliver (neither sent nor given up).
+	QueuedMail(ctx context.Context) (int, error)
 	// MarkMail records a delivery attempt: m.Sent non-zero means delivered, m.GaveUp
 	// non-zero means abandoned; otherwise m.Attempts, m.LastError and m.NextAttempt say
 	// when to try again.
@@ -145,4 +148,13 @@ func OpenNoMigrate(ctx context.Context, url string) (Store, error) {
 	default:
 		return nil, errkind.Errorf("appstore.Open", errkind.Invalid, "unsupported database URL %q: want sqlite:PATH or postgres://...", redactURL(url))
 	}
+}
+
+// SQLDB returns the database handle under s, for its connection pool statistics; nil
+// when s is not an SQL store.
+func SQLDB(s Store) *sql.DB {
+	if ss, ok := s.(*sqlStore); ok {
+		return ss.db.DB
+	}
+	return nil
 }

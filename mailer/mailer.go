@@ -60,6 +60,9 @@ type Options struct {
 	// TLSConfig is used for smtps and STARTTLS; nil verifies the server against the
 	// system roots.
 	TLSConfig *tls.Config
+	// OnAttempt, when set, is called after every delivery attempt with its error (nil
+	// when the mail was sent) and whether the mail was given up.
+	OnAttempt func(err error, gaveUp bool)
 }
 
 // Mailer delivers queued mail.
@@ -154,6 +157,9 @@ func (m *Mailer) DeliverDue(ctx context.Context) (int, error) {
 				mail.NextAttempt = now.Add(m.backoff(mail.Attempts))
 				m.log.Warn("mailer: delivery failed; will retry", "mail", mail.ID, "tenant", mail.TenantID, "attempts", mail.Attempts, "next", mail.NextAttempt, "err", err)
 			}
+		}
+		if m.opts.OnAttempt != nil {
+			m.opts.OnAttempt(err, !mail.GaveUp.IsZero())
 		}
 		if err := m.store.MarkMail(ctx, mail); err != nil {
 			return sent, fmt.Errorf("mailer: recording delivery of mail %d: %w", mail.ID, err)

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -270,7 +271,11 @@ func TestRetryWithBackoff(t *testing.T) {
 	}}
 	addr := serve(t, be, "plain", tls.Certificate{})
 	clock := newFakeClock()
-	m := New(st, Options{SMTPURL: "smtp://" + addr, From: "noreply@example.com", Clock: clock, BaseBackoff: time.Minute, MaxBackoff: time.Hour})
+	var outcomes []string // what OnAttempt saw, in order
+	onAttempt := func(err error, gaveUp bool) {
+		outcomes = append(outcomes, fmt.Sprintf("failed=%v gaveUp=%v", err != nil, gaveUp))
+	}
+	m := New(st, Options{SMTPURL: "smtp://" + addr, From: "noreply@example.com", Clock: clock, BaseBackoff: time.Minute, MaxBackoff: time.Hour, OnAttempt: onAttempt})
 	enqueue(t, st, "a@example.com", "s")
 	ctx := context.Background()
 
@@ -305,6 +310,10 @@ func TestRetryWithBackoff(t *testing.T) {
 	}
 	if n := len(due(t, st)); n != 0 {
 		t.Fatalf("permanently failed mail is still due (%d)", n)
+	}
+	want := []string{"failed=true gaveUp=false", "failed=true gaveUp=false", "failed=false gaveUp=false", "failed=true gaveUp=true"}
+	if fmt.Sprint(outcomes) != fmt.Sprint(want) {
+		t.Fatalf("OnAttempt saw %q, want %q", outcomes, want)
 	}
 
 	// MaxAttempts temporary failures give up too.

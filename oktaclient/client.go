@@ -108,6 +108,7 @@ func New(cfg Config) (*SDKClient, error) {
 		minBackoff:     250 * time.Millisecond,
 		maxBackoff:     cfg.MaxBackoff,
 		jitter:         defaultJitter,
+		observe:        cfg.Observe,
 	}
 	hc := &http.Client{
 		Transport: tr,

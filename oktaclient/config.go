@@ -58,6 +58,10 @@ type Config struct {
 	// (HTTPS_PROXY, OKTA_CLIENT_PROXY_*) are deliberately ignored.
 	ProxyURL string
 
+	// Observe, when set, is called after every HTTP attempt (retries included) with
+	// what it met; metrics are fed from it.
+	Observe func(Attempt)
+
 	// Transport, when set, replaces the underlying HTTP transport (tests, custom TLS).
 	Transport http.RoundTripper
 	// Clock, when set, replaces the wall clock for pacing and backoff (tests).

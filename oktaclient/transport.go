@@ -31,6 +31,7 @@ type transport struct {
 	minBackoff     time.Duration
 	maxBackoff     time.Duration
 	jitter         func() float64 // in [0,1); injectable so backoff is testable
+	observe        func(Attempt)  // Config.Observe
 }
 
 // callState lets the wrapper learn what happened below the SDK during one call: the SDK
@@ -196,6 +197,7 @@ func (t *transport) try(ctx context.Context, req *http.Request, fam family, getB
 	sent := t.clock.Now()
 	resp, err := t.base.RoundTrip(r)
 	<-t.sem
+	t.observeAttempt(fam, resp)
 	if err != nil {
 		cancel()
 		t.pacer.release(fam)
@@ -205,6 +207,21 @@ func (t *transport) try(ctx context.Context, req *http.Request, fam family, getB
 	// The attempt's deadline must cover reading the body, which the SDK does later.
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// observeAttempt reports one attempt to the Observe hook.
+func (t *transport) observeAttempt(fam family, resp *http.Response) {
+	if t.observe == nil {
+		return
+	}
+	a := Attempt{Family: fam.String(), Remaining: -1}
+	if resp != nil {
+		a.Status = resp.StatusCode
+		if n, err := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Remaining")); err == nil {
+			a.Remaining = n
+		}
+	}
+	t.observe(a)
 }
 
 // backoff is capped exponential backoff with jitter in [d/2, d).

@@ -96,3 +96,14 @@ type CheckResult struct {
 
 // CheckPageSize is the page Check counts.
 const CheckPageSize = 200
+
+// Attempt is one HTTP exchange with Okta, as Config.Observe sees it.
+type Attempt struct {
+	// Family is the rate-limit family of the endpoint: apps, users-list, users-create,
+	// user-item, groups or other.
+	Family string
+	// Status is the HTTP status, 0 when no answer came (a connection failure or timeout).
+	Status int
+	// Remaining is the answer's X-Rate-Limit-Remaining, -1 when it had none.
+	Remaining int
+}

@@ -225,3 +225,24 @@ func TestTransientErrorIs503(t *testing.T) {
 		t.Fatalf("503: Retry-After %q, body %s", r.header.Get("Retry-After"), r.body)
 	}
 }
+
+func TestRouteTemplate(t *testing.T) {
+	for path, want := range map[string]string{
+		"/Users":                         "/Users",
+		"/users/":                        "/Users",
+		"/Users/.search":                 "/Users/.search",
+		"/Users/2819c223-7f76-453a-919d": "/Users/{id}",
+		"/Groups/abc":                    "/Groups/{id}",
+		"/ServiceProviderConfig":         "/ServiceProviderConfig",
+		"/Schemas/urn:ietf:params:scim:schemas:core:2.0:User": "/Schemas/{id}",
+		"/ResourceTypes/User":      "/ResourceTypes/{id}",
+		"/Users/a/b":               "other",
+		"/ServiceProviderConfig/x": "other",
+		"/nope":                    "other",
+		"/":                        "other",
+	} {
+		if got := RouteTemplate(path); got != want {
+			t.Errorf("RouteTemplate(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

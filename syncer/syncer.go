@@ -43,6 +43,10 @@ type Syncer struct {
 	Workers int
 	// Log receives run summaries and failures; nil discards them.
 	Log *slog.Logger
+	// OnOktaAttempt, when set, sees every HTTP attempt of the tenants' Okta clients.
+	OnOktaAttempt func(oktaclient.Attempt)
+	// OnRunFinished, when set, is called with the final record of every executed run.
+	OnRunFinished func(appstore.SyncRun)
 }
 
 // RunOptions chooses what a run does.
@@ -176,7 +180,7 @@ func (s *Syncer) Client(ctx context.Context, tenantID string) (oktaclient.Client
 	if err != nil {
 		return nil, errkind.E(op, errkind.Invalid, "cannot read the stored Okta API token: "+err.Error(), err)
 	}
-	cfg := oktaclient.Config{OrgURL: conn.OrgURL, APIToken: token, AppID: conn.AppID}
+	cfg := oktaclient.Config{OrgURL: conn.OrgURL, APIToken: token, AppID: conn.AppID, Observe: s.OnOktaAttempt}
 	if s.NewClient != nil {
 		return s.NewClient(cfg)
 	}
@@ -241,6 +245,9 @@ func (r *Run) Execute(ctx context.Context) (Report, error) {
 	rep.Run = rec
 	if r.opts.Progress != nil {
 		r.opts.Progress(rec)
+	}
+	if r.s.OnRunFinished != nil {
+		r.s.OnRunFinished(rec)
 	}
 	r.s.log().Info("sync run finished", "tenant", r.tenant.ID, "run", rec.ID, "mode", rec.Mode, "dry_run", rec.DryRun,
 		"status", rec.Status, "counts", rec.Counts, "duration", r.s.now().Sub(start).String())
