@@ -37,6 +37,10 @@ type Config struct {
 	WebhookAllowPrivate string
 	// WebhookRetryFor is how long a failing webhook delivery is retried (72h).
 	WebhookRetryFor string
+	// MetricsListen is the address /metrics is served on; empty means the main listener.
+	MetricsListen string
+	// MetricsPerTenant ("true" or "false") adds a per-tenant SCIM request counter.
+	MetricsPerTenant string
 }
 
 // setting describes one option: its flag, its environment variable and its default.
@@ -59,6 +63,8 @@ var settings = []setting{
 	{"event-retention", "OKTASYNC_EVENT_RETENTION", "720h", "how long the change feed keeps events (e.g. 720h, 30d; 0 keeps them all)", func(c *Config) *string { return &c.EventRetention }, false},
 	{"webhook-allow-private", "OKTASYNC_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs on loopback, link-local and private addresses (true or false)", func(c *Config) *string { return &c.WebhookAllowPrivate }, false},
 	{"webhook-retry-for", "OKTASYNC_WEBHOOK_RETRY_FOR", "72h", "how long a failing webhook delivery is retried before it is marked failed", func(c *Config) *string { return &c.WebhookRetryFor }, false},
+	{"metrics-listen", "OKTASYNC_METRICS_LISTEN", "", "address to serve /metrics on (host:port; default: the main listener)", func(c *Config) *string { return &c.MetricsListen }, false},
+	{"metrics-per-tenant", "OKTASYNC_METRICS_PER_TENANT", "false", "true adds a per-tenant SCIM request counter to /metrics", func(c *Config) *string { return &c.MetricsPerTenant }, false},
 	{"scim-log-retention", "OKTASYNC_SCIM_LOG_RETENTION", "7d", "how long the SCIM request log keeps requests (e.g. 7d, 36h; 0 turns the log off)", func(c *Config) *string { return &c.SCIMLogRetention }, false},
 }
 
@@ -168,6 +174,16 @@ func (c *Config) validate(source map[string]string) error {
 			bad("secret-key", "%v", err)
 		}
 	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			bad("metrics-listen", "%q is not host:port (e.g. 127.0.0.1:9090 or :9090)", c.MetricsListen)
+		} else if _, err := net.LookupPort("tcp", port); err != nil {
+			bad("metrics-listen", "bad port %q", port)
+		}
+	}
+	if _, err := strconv.ParseBool(c.MetricsPerTenant); err != nil {
+		bad("metrics-per-tenant", "%q is not true or false", c.MetricsPerTenant)
+	}
 	if _, err := ParseRetention(c.SCIMLogRetention); err != nil {
 		bad("scim-log-retention", "%v", err)
 	}
@@ -181,6 +197,12 @@ func (c *Config) validate(source map[string]string) error {
 		bad("webhook-retry-for", "%q is not a positive duration (e.g. 72h, 3d)", c.WebhookRetryFor)
 	}
 	return errors.Join(errs...)
+}
+
+// MetricsPerTenantOn is MetricsPerTenant parsed.
+func (c *Config) MetricsPerTenantOn() bool {
+	on, _ := strconv.ParseBool(c.MetricsPerTenant)
+	return on
 }
 
 // SCIMLogRetentionDuration is SCIMLogRetention parsed; 0 means the log is off.

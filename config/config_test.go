@@ -75,6 +75,9 @@ func TestInvalidValuesNameTheCulprit(t *testing.T) {
 		{map[string]string{"OKTASYNC_SCIM_LOG_RETENTION": "a week"}, nil, "OKTASYNC_SCIM_LOG_RETENTION: \"a week\" is not a duration"},
 		{nil, []string{"--scim-log-retention", "-3h"}, "--scim-log-retention: \"-3h\" is negative"},
 		{nil, []string{"--scim-log-retention", "xd"}, "--scim-log-retention: \"xd\" is not a number of days"},
+		{map[string]string{"OKTASYNC_METRICS_LISTEN": "9090"}, nil, "OKTASYNC_METRICS_LISTEN: \"9090\" is not host:port"},
+		{nil, []string{"--metrics-listen", "localhost:nope"}, "--metrics-listen: bad port"},
+		{map[string]string{"OKTASYNC_METRICS_PER_TENANT": "yes please"}, nil, "OKTASYNC_METRICS_PER_TENANT: \"yes please\" is not true or false"},
 	}
 	for _, tc := range cases {
 		_, err := load(t, tc.env, tc.args...)

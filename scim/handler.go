@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/requestid"
 )
 
 // Defaults for zero Options fields.
@@ -54,6 +55,9 @@ type Options struct {
 	// OnAuthenticated, when set, is told each request's tenant and credential once they
 	// are known (the request log keeps requests under their tenant with it).
 	OnAuthenticated func(ctx context.Context, tenantID, credentialID string)
+	// OnAuthFailure, when set, is told the reason of every refused authentication (one
+	// of the AuthFailure* constants); clients get the same 401 whatever the reason.
+	OnAuthFailure func(ctx context.Context, reason string)
 }
 
 func (o *Options) setDefaults() {
@@ -104,12 +108,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.Error("scim: panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			s.log.ErrorContext(r.Context(), "scim: panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 			s.writeError(w, r, &Error{Status: http.StatusInternalServerError, Detail: "internal server error"})
 		}
 	}()
 	tenant, cred, err := s.authenticate(r)
 	if err != nil {
+		var ae *authError
+		if errors.As(err, &ae) && s.opts.OnAuthFailure != nil {
+			s.opts.OnAuthFailure(r.Context(), ae.reason)
+		}
 		s.writeError(w, r, err)
 		return
 	}
@@ -336,9 +344,9 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	se := asSCIMError(err)
 	if se.Status >= 500 {
-		s.log.Error("scim: request failed", "method", r.Method, "path", r.URL.Path, "status", se.Status, "err", err)
+		s.log.ErrorContext(r.Context(), "scim: request failed", "method", r.Method, "path", r.URL.Path, "status", se.Status, "err", err)
 	} else {
-		s.log.Debug("scim: request refused", "method", r.Method, "path", r.URL.Path, "status", se.Status, "scimType", se.ScimType, "detail", se.Detail)
+		s.log.DebugContext(r.Context(), "scim: request refused", "method", r.Method, "path", r.URL.Path, "status", se.Status, "scimType", se.ScimType, "detail", se.Detail)
 	}
 	if se.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
@@ -349,11 +357,16 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	// ETag headers set for a success must not leak onto an error.
 	w.Header().Del("ETag")
+	detail := se.Detail
+	if id := requestid.FromContext(r.Context()); id != "" && se.Status >= 500 {
+		// Support finds the failure's log lines by this id.
+		detail += " (request id " + id + ")"
+	}
 	s.writeJSON(w, se.Status, errorBody{
 		Schemas:  []string{ErrorURN},
 		Status:   fmt.Sprint(se.Status),
 		ScimType: se.ScimType,
-		Detail:   se.Detail,
+		Detail:   detail,
 	})
 }
 
@@ -361,3 +374,29 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // cancellation, for follow-up work (queueing an invitation) that must not be lost when
 // the client hangs up after its write succeeded.
 func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+// RouteTemplate names the endpoint a path below the SCIM base belongs to, with ids
+// replaced by placeholders ("/Users/{id}"), for metrics whose labels must stay few.
+// Paths that name no endpoint are "other".
+func RouteTemplate(path string) string {
+	first, rest, _ := strings.Cut(strings.Trim(path, "/"), "/")
+	var name string
+	for _, n := range []string{"Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", "Me"} {
+		if strings.EqualFold(first, n) {
+			name = n
+		}
+	}
+	switch {
+	case name == "":
+		return "other"
+	case rest == "":
+		return "/" + name
+	case (name == "Users" || name == "Groups") && rest == ".search":
+		return "/" + name + "/.search"
+	case strings.Contains(rest, "/"):
+		return "other"
+	case name == "Users" || name == "Groups" || name == "Schemas" || name == "ResourceTypes":
+		return "/" + name + "/{id}"
+	}
+	return "other"
+}

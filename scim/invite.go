@@ -21,6 +21,6 @@ func (s *server) invite(ctx context.Context, r *request, u appstore.User) {
 	subject, body := invitation.Compose(r.tenant, u)
 	m := appstore.Mail{TenantID: r.tenant.ID, To: to, Subject: subject, Body: body}
 	if err := s.store.EnqueueMail(detached(ctx), m); err != nil {
-		s.log.Warn("scim: queueing the welcome email failed", "tenant", r.tenant.ID, "user", u.ID, "err", err)
+		s.log.WarnContext(ctx, "scim: queueing the welcome email failed", "tenant", r.tenant.ID, "user", u.ID, "err", err)
 	}
 }

@@ -14,12 +14,14 @@ import (
 	"github.com/oktasync/oktasync/config"
 	"github.com/oktasync/oktasync/errkind"
 	"github.com/oktasync/oktasync/mailer"
+	"github.com/oktasync/oktasync/metrics"
+	"github.com/oktasync/oktasync/requestid"
 	"github.com/oktasync/oktasync/scim"
 	"github.com/oktasync/oktasync/scimlog"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "serve", "[flags]", append([]string{"db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key", "scim-log-retention"}, eventSettings...)...)
+	f := newFlags(e, "serve", "[flags]", append([]string{"db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key", "scim-log-retention", "metrics-listen", "metrics-per-tenant"}, eventSettings...)...)
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -31,12 +33,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := cfg.Logger(e.stderr)
+	// Every line logged with a request's context carries its id.
+	log := slog.New(requestid.Handler(cfg.Logger(e.stderr).Handler()))
 	store, err := appstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	met := metrics.New(metrics.Options{Version: version, PerTenant: cfg.MetricsPerTenantOn()})
+	met.DB(store.Backend(), appstore.SQLDB(store))
+	met.MailQueue(store.QueuedMail)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -52,7 +58,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer cancel()
 
 	mux := http.NewServeMux()
-	scimHandler, stopSCIMLog := newSCIMHandler(cfg, store, log)
+	scimHandler, stopSCIMLog := newSCIMHandler(cfg, store, log, met)
 	defer stopSCIMLog() // after the server's shutdown below, so that its last requests are written
 	mux.Handle("/scim/v2/", scimHandler)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -60,13 +66,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("/readyz", readiness(store, log))
-	if err := setupSync(runCtx, &wg, cfg, store, log, mux); err != nil {
+	if err := setupSync(runCtx, &wg, cfg, store, log, mux, met); err != nil {
+		ln.Close()
+		return err
+	}
+	metricsSrv, err := serveMetrics(cfg, mux, met, log)
+	if err != nil {
 		ln.Close()
 		return err
 	}
 	startEvents(runCtx, &wg, cfg, store, log)
 	if cfg.SMTPURL != "" {
-		m := mailer.New(store, mailer.Options{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, Logger: log})
+		m := mailer.New(store, mailer.Options{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, Logger: log, OnAttempt: met.MailAttempt})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -77,7 +88,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 
 	srv := &http.Server{
-		Handler:           logRequests(log, mux),
+		Handler:           requestid.Middleware(logRequests(log, mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -100,14 +111,43 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer scancel()
 	err = srv.Shutdown(sctx)
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(sctx)
+	}
 	wg.Wait()
 	return err
 }
 
+// serveMetrics mounts /metrics on the main mux, or serves it on OKTASYNC_METRICS_LISTEN
+// when that is set; the separate server, if any, is returned for shutdown.
+func serveMetrics(cfg config.Config, mux *http.ServeMux, met *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
+	if cfg.MetricsListen == "" {
+		mux.Handle("/metrics", met.Handler())
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (OKTASYNC_METRICS_LISTEN): %w", cfg.MetricsListen, err)
+	}
+	mm := http.NewServeMux()
+	mm.Handle("/metrics", met.Handler())
+	srv := &http.Server{Handler: mm, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	log.Info("serving metrics", "listen", ln.Addr().String())
+	return srv, nil
+}
+
 // newSCIMHandler is the SCIM endpoint, behind the request log unless its retention is 0.
 // stop writes what the log still holds and stops its writer.
-func newSCIMHandler(cfg config.Config, store appstore.Store, log *slog.Logger) (h http.Handler, stop func()) {
-	h = http.StripPrefix("/scim/v2", scim.New(store, scim.Options{BaseURL: cfg.SCIMURL(), Logger: log, OnAuthenticated: scimlog.Authenticated}))
+func newSCIMHandler(cfg config.Config, store appstore.Store, log *slog.Logger, met *metrics.Metrics) (h http.Handler, stop func()) {
+	h = http.StripPrefix("/scim/v2", met.SCIM(scim.RouteTemplate, scim.New(store, scim.Options{
+		BaseURL: cfg.SCIMURL(), Logger: log,
+		OnAuthenticated: func(ctx context.Context, tenantID, credentialID string) {
+			scimlog.Authenticated(ctx, tenantID, credentialID)
+			met.Authenticated(ctx, tenantID, credentialID)
+		},
+		OnAuthFailure: met.AuthFailure,
+	})))
 	retention := cfg.SCIMLogRetentionDuration()
 	if retention == 0 {
 		return h, func() {}
@@ -163,38 +203,18 @@ The token is shown only now. Manage tokens with 'oktasync token list|create|rene
 	return nil
 }
 
-// statusWriter records the status code a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // logRequests logs each request's method, path, status and duration. Query strings
 // (which carry userNames in filters) and headers (which carry credentials) are not logged.
 func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &metrics.StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		level := slog.LevelDebug
-		if sw.status >= 500 {
+		if sw.Status >= 500 {
 			level = slog.LevelError
 		}
-		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.Status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "user_agent", r.UserAgent())
 	})
 }

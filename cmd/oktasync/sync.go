@@ -20,6 +20,7 @@ import (
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/config"
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/metrics"
 	"github.com/oktasync/oktasync/oktaclient"
 	"github.com/oktasync/oktasync/syncer"
 )
@@ -29,7 +30,7 @@ import (
 const OktaTokenEnv = "OKTASYNC_OKTA_API_TOKEN"
 
 // setupSync starts the sync scheduler and mounts the admin API on mux.
-func setupSync(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, store appstore.Store, log *slog.Logger, mux *http.ServeMux) error {
+func setupSync(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, store appstore.Store, log *slog.Logger, mux *http.ServeMux, met *metrics.Metrics) error {
 	key, err := cfg.Key()
 	if err != nil {
 		// The server still serves SCIM; syncs fail with a message naming the setting.
@@ -41,7 +42,12 @@ func setupSync(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, store
 		log.Log(ctx, level, "sync with Okta is off until OKTASYNC_SECRET_KEY is set", "reason", err.Error())
 		key = nil
 	}
-	sy := &syncer.Syncer{Store: store, Key: key, Log: log}
+	sy := &syncer.Syncer{Store: store, Key: key, Log: log,
+		OnOktaAttempt: func(a oktaclient.Attempt) { met.OktaAttempt(a.Family, a.Status, a.Remaining) },
+		OnRunFinished: func(rec appstore.SyncRun) {
+			met.SyncRun(rec.Mode, rec.Status, rec.Processed, rec.Finished.Sub(rec.Started))
+		},
+	}
 	sched := &syncer.Scheduler{Syncer: sy, Log: log}
 	if key != nil {
 		wg.Add(1)

@@ -162,4 +162,27 @@ func TestServeAdminSync(t *testing.T) {
 	if len(aus) != 1 || aus[0].UserName != "yan@example.com" {
 		t.Errorf("AppUsers %+v", aus)
 	}
+	// The run and its Okta calls are on /metrics.
+	m := scrape(t, "http://"+s.addr+"/metrics")
+	for series, want := range map[string]float64{
+		`oktasync_sync_runs_total{mode="incremental",outcome="succeeded"}`: 1,
+		`oktasync_sync_users_processed_total{mode="incremental"}`:          1,
+		`oktasync_sync_run_duration_seconds_count{mode="incremental"}`:     1,
+	} {
+		if m[series] != want {
+			t.Errorf("%s = %v, want %v", series, m[series], want)
+		}
+	}
+	calls := 0.0
+	for k, v := range m {
+		if strings.HasPrefix(k, `oktasync_okta_requests_total{code="2`) {
+			calls += v
+		}
+	}
+	if calls == 0 {
+		t.Errorf("no successful Okta API call counted")
+	}
+	if _, ok := m[`oktasync_okta_rate_limit_remaining{family="apps"}`]; !ok {
+		t.Errorf("no X-Rate-Limit-Remaining recorded for the apps family")
+	}
 }
