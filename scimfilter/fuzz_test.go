@@ -37,6 +37,12 @@ var fuzzSeeds = []string{
 	`emails[type eq "work"].value eq "x"`,
 	`a eq 01`,
 	`s eq "unterminated`,
+	`userName sw O`,
+	`meta.created gt 2015-10-10T14:38:21.8617979-07:00`,
+	`name.familyName eq Employee and (emails.value co example.com or emails.value co example.org)`,
+	`emails[type eq work]`,
+	`a eq 2015-10-10 and b eq and`,
+	`a eq O'Malley`,
 }
 
 var fuzzPathSeeds = []string{
@@ -56,6 +62,8 @@ var fuzzPathSeeds = []string{
 	`a..b`,
 	`[x eq 1]`,
 	`emails[type eq "work"]x`,
+	`members[value eq 2819c223]`,
+	`emails[type eq work].value`,
 }
 
 // checkError verifies the error contract: every failure is an *Error with a

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -489,7 +491,7 @@ func (p *parser) checkNoValueAfterPr(op string) *Error {
 }
 
 // parseValue parses a comparison value: a JSON string, number, true, false
-// or null.
+// or null, or a bare string (see isBareString).
 func (p *parser) parseValue(op string) (any, *Error) {
 	if p.s[p.pos] == '"' {
 		return p.parseString()
@@ -509,10 +511,53 @@ func (p *parser) parseValue(op string) (any, *Error) {
 	if isJSONNumber(w) {
 		return json.Number(w), nil
 	}
+	if isBareString(w) {
+		return w, nil
+	}
 	if w[0] == '-' || w[0] == '+' || w[0] == '.' || isDigit(w[0]) {
 		return nil, p.wordErrorf(w, start, "invalid number %s at position %d", quoteWord(w), start)
 	}
 	return nil, p.wordErrorf(w, start, "invalid value %s at position %d; expected a quoted string, a number, true, false or null", quoteWord(w), start)
+}
+
+// isBareString reports whether the unquoted value w, which is not true, false,
+// null or a number, is read as a string. RFC 7644 requires strings to be quoted,
+// but Microsoft Entra ID's reference tests send `userName sw O`,
+// `name.familyName eq Employee` and `meta.created gt 2015-10-10T14:38:21.8617979-07:00`.
+// So a word that starts with a letter is a string, unless it is "and", "or" or "not"
+// (most likely a value left out, as in `userName eq and title pr`), and so is a word
+// that is a date-time (RFC 3339, fractional seconds of any length, or a date alone).
+// Anything else stays an error: `'x'`, `01`, `.5`, `+5` and words holding control
+// characters are not guesses worth making.
+func isBareString(w string) bool {
+	for _, r := range w {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(w)
+	switch {
+	case unicode.IsLetter(r):
+		switch strings.ToLower(w) {
+		case "and", "or", "not":
+			return false
+		}
+		return true
+	case isDigit(w[0]):
+		return isDateTime(w)
+	}
+	return false
+}
+
+// isDateTime reports whether w is an RFC 3339 date-time (any number of fractional
+// digits), one without a time zone, or a full date.
+func isDateTime(w string) bool {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if _, err := time.Parse(layout, w); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // parseString decodes a JSON string literal starting at its opening quote.
