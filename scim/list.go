@@ -208,13 +208,34 @@ func (s *server) clamp(p *listParams) {
 	}
 }
 
+// splitList splits a comma-separated list of attribute names. A comma inside a value
+// filter's brackets or a quoted string does not split: `emails[value co ","]` is one
+// name (see parseProjection).
 func splitList(s string) []string {
 	var out []string
-	for _, e := range strings.Split(s, ",") {
+	add := func(e string) {
 		if e = strings.TrimSpace(e); e != "" {
 			out = append(out, e)
 		}
 	}
+	depth, quoted, start := 0, false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case c == ',' && depth == 0:
+			add(s[start:i])
+			start = i + 1
+		}
+	}
+	add(s[start:])
 	return out
 }
 

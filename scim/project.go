@@ -17,12 +17,15 @@ type projection struct {
 
 // parseProjection parses a list of attribute names: "userName", "name.givenName",
 // "emails.value", "urn:...:enterprise:2.0:User:department", or an extension URN alone.
-// Names no schema defines are kept, so that they simply select nothing.
+// Names no schema defines are kept, so that they simply select nothing. A value filter
+// in a name, which the attribute syntax of RFC 7644 §3.10 has no place for but Entra's
+// reference tests send (`emails[type eq "work"]`), is dropped: the name selects the
+// attribute, all of its values.
 func parseProjection(res *scimschema.Resource, names []string, include bool) *projection {
 	p := &projection{include: include, whole: map[string]bool{}, subs: map[string]map[string]bool{}}
 	any := false
 	for _, n := range names {
-		n = strings.TrimSpace(n)
+		n = strings.TrimSpace(withoutValueFilter(n))
 		if n == "" {
 			continue
 		}
@@ -49,6 +52,28 @@ func parseProjection(res *scimschema.Resource, names []string, include bool) *pr
 		return nil
 	}
 	return p
+}
+
+// withoutValueFilter removes a bracketed value filter from an attribute name:
+// `emails[type eq "work"].value` is `emails.value`. Brackets inside a quoted string of
+// the filter do not end it; an unclosed filter runs to the end of the name.
+func withoutValueFilter(n string) string {
+	open := strings.IndexByte(n, '[')
+	if open < 0 {
+		return n
+	}
+	quoted := false
+	for i := open + 1; i < len(n); i++ {
+		switch c := n[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == ']' && !quoted:
+			return n[:open] + withoutValueFilter(n[i+1:])
+		}
+	}
+	return n[:open]
 }
 
 // splitURN splits a name into the URN of a known schema (the core schema's URN becomes

@@ -46,6 +46,10 @@ func TestProjection(t *testing.T) {
 			{"excludedAttributes=" + url.QueryEscape(ent+":costCenter"), nil, map[string]string{ent + ".department": "D", ent + ".costCenter": ""}},
 			{"excludedAttributes=" + url.QueryEscape(ent), nil, map[string]string{ent + ".department": ""}},
 			{"attributes=noSuchThing", []string{"id", "meta", "schemas"}, nil},
+			// A value filter in a name (Entra sends one) selects the attribute, all of it.
+			{"attributes=" + url.QueryEscape(`emails[type eq "work"]`), []string{"emails", "id", "meta", "schemas"}, nil},
+			{"attributes=" + url.QueryEscape(`userName,emails[type eq "work" or value co ","].value,title`), []string{"emails", "id", "meta", "schemas", "title", "userName"}, nil},
+			{"excludedAttributes=" + url.QueryEscape(`emails[type eq "home"]`), nil, map[string]string{"emails": "", "userName": "p@example.com"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.query, func(t *testing.T) {
@@ -78,6 +82,11 @@ func TestProjection(t *testing.T) {
 			if m := em.(map[string]any); len(m) != 1 || m["value"] == nil {
 				t.Fatalf("emails.value projection: %v", u["emails"])
 			}
+		}
+		// A value filter in attributes selects every value of the attribute, whole.
+		u = e.must(http.StatusOK, "GET", "/Users/"+id+"?attributes="+url.QueryEscape(`emails[type eq "work"]`), "").obj(t)
+		if ems, _ := u["emails"].([]any); len(ems) != 2 || len(ems[0].(map[string]any)) < 2 {
+			t.Fatalf("attributes=emails[type eq \"work\"]: %v", u["emails"])
 		}
 		// Projection on write responses too.
 		r = e.must(http.StatusOK, "PATCH", "/Users/"+id+"?attributes=title", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"T2"}]}`)
@@ -151,4 +160,38 @@ func TestETags(t *testing.T) {
 		}
 		e.must(http.StatusNoContent, "DELETE", "/Groups/"+gid, "", hdr{"If-Match", r.header.Get("ETag")})
 	})
+}
+
+func TestSplitList(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"userName, emails ,,title", []string{"userName", "emails", "title"}},
+		{`emails[type eq "work"]`, []string{`emails[type eq "work"]`}},
+		{`emails[value co ","],userName`, []string{`emails[value co ","]`, "userName"}},
+		{`emails[value co "]"],userName`, []string{`emails[value co "]"]`, "userName"}},
+		{`emails[value co "\",x"],userName`, []string{`emails[value co "\",x"]`, "userName"}},
+		{`emails[type eq "work"].value,name`, []string{`emails[type eq "work"].value`, "name"}},
+	} {
+		if got := splitList(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("splitList(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestWithoutValueFilter(t *testing.T) {
+	for in, want := range map[string]string{
+		"emails":                          "emails",
+		`emails[type eq "work"]`:          "emails",
+		`emails[type eq "work"].value`:    "emails.value",
+		`emails[value eq "a]b"].display`:  "emails.display",
+		`emails[type eq "work"`:           "emails",
+		`urn:x:y:2.0:User:emails[a pr].v`: "urn:x:y:2.0:User:emails.v",
+	} {
+		if got := withoutValueFilter(in); got != want {
+			t.Errorf("withoutValueFilter(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
