@@ -552,6 +552,15 @@ func testFilters(t *testing.T, s appstore.Store) {
 		{`(userName eq "alice@example.com" or userName eq "bob@example.com") and active eq true`, []string{A, B}},
 		{`title eq null`, []string{B, C}},
 		{`userName eq "x' OR '1'='1"`, nil},
+		// Entra's unquoted values and attribute names in any case.
+		{`userName sw A`, []string{A}},
+		{`name.FamilyName eq Smith and (emails.Value co example.com or emails.Value co example.org)`, []string{A}},
+		{`emails.VALUE co other.com`, []string{B}},
+		{`meta.Created gt 2015-10-10T14:38:21.8617979-07:00`, []string{A, B, C}},
+		{`meta.created lt 2015-10-10T14:38:21.861797912345-07:00`, nil},
+		{`Meta.LastModified ge 2015-10-10`, []string{A, B, C}},
+		{`EMAILS[TYPE eq home]`, []string{A}},
+		{`ExternalID eq ext-C`, []string{C}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.filter, func(t *testing.T) {
