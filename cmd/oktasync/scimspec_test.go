@@ -791,11 +791,22 @@ func entraValidatorUsers(c *scimClient) {
 		`emails[type eq "work"].value eq "TEST_USER_FD0EA19B-0777-472C-9F96-4F70D2226F2E@TESTUSER.COM"`,
 		`emails.value eq "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"`,
 		enterpriseURN + `:employeeNumber eq "701984"`,
+		// Entra's reference tests: unquoted values, attribute names in any case.
+		`userName sw Test_User_ab6490ee`,
+		`name.FamilyName eq familyName and (emails.Value co testuser.com or emails.Value co example.org)`,
+		`userName eq ` + userName + ` and meta.Created gt 2015-10-10T14:38:21.8617979-07:00`,
 	} {
 		r = c.do("GET", "/Users?filter="+q(f), "")
 		if rs := checkList(t, r); len(rs) != 1 || gets(rs[0], "id") != id {
 			t.Errorf("filter %s: %s", f, r.raw)
 		}
+	}
+	// Strict where a bare value would be a guess.
+	checkError(t, c.do("GET", "/Users?filter="+q(`userName eq 'x'`), ""), http.StatusBadRequest, "invalidFilter")
+	// A value filter in attributes (which the validator sends) selects the attribute.
+	r = c.must("GET", "/Users/"+id+"?attributes="+q(`emails[type eq "work"]`), "", http.StatusOK)
+	if _, has := r.doc["userName"]; has || gets(r.doc, "emails.0.value") != "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com" {
+		t.Errorf("attributes=emails[type eq \"work\"]: %s", r.raw)
 	}
 
 	patch := func(ops string) map[string]any {
