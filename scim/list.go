@@ -213,11 +213,18 @@ func (s *server) clamp(p *listParams) {
 // name (see parseProjection).
 func splitList(s string) []string {
 	var out []string
-	add := func(e string) {
+	for _, e := range splitOutside(s, ',') {
 		if e = strings.TrimSpace(e); e != "" {
 			out = append(out, e)
 		}
 	}
+	return out
+}
+
+// splitOutside splits s at sep where sep is neither inside a quoted string (with
+// backslash escapes, as in RFC 9110 §5.6.4 and JSON) nor inside brackets.
+func splitOutside(s string, sep byte) []string {
+	var out []string
 	depth, quoted, start := 0, false, 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -230,13 +237,12 @@ func splitList(s string) []string {
 			depth++
 		case c == ']' && depth > 0:
 			depth--
-		case c == ',' && depth == 0:
-			add(s[start:i])
+		case c == sep && depth == 0:
+			out = append(out, s[start:i])
 			start = i + 1
 		}
 	}
-	add(s[start:])
-	return out
+	return append(out, s[start:])
 }
 
 // list serves GET /Users, GET /Groups and their POST .search forms.

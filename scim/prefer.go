@@ -12,7 +12,7 @@ import (
 // (RFC 7240 §2).
 func prefersMinimal(r *http.Request) bool {
 	for _, h := range r.Header.Values("Prefer") {
-		for _, pref := range splitOutsideQuotes(h, ',') {
+		for _, pref := range splitOutside(h, ',') {
 			// A preference is token [= word] followed by ";"-separated parameters.
 			head, _, _ := strings.Cut(pref, ";")
 			name, value, _ := strings.Cut(head, "=")
@@ -27,25 +27,6 @@ func prefersMinimal(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-// splitOutsideQuotes splits s at sep where sep is not inside a quoted string, with
-// backslash escapes inside quotes (RFC 9110 §5.6.4).
-func splitOutsideQuotes(s string, sep byte) []string {
-	var out []string
-	start, quoted := 0, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case !quoted && c == sep:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }
 
 // writeMinimal answers a write whose client asked for return=minimal: 204 with the new
