@@ -24,8 +24,9 @@ type stmtCache struct {
 func (s *sqlStore) prepared(ctx context.Context, q sqlx.QueryerContext, query string) (*sqlx.Stmt, error) {
 	tx, inTx := q.(*sqlx.Tx)
 	s.stmts.mu.Lock()
-	defer s.stmts.mu.Unlock()
-	if st, ok := s.stmts.stmts[query]; ok {
+	st, ok := s.stmts.stmts[query]
+	s.stmts.mu.Unlock()
+	if ok {
 		if inTx {
 			return tx.StmtxContext(ctx, st), nil
 		}
@@ -34,9 +35,18 @@ func (s *sqlStore) prepared(ctx context.Context, q sqlx.QueryerContext, query st
 	if inTx {
 		return tx.PreparexContext(ctx, query)
 	}
+	// Prepared without holding the lock: preparing waits for a connection, and on
+	// SQLite's only one a transaction may be waiting for the lock to find its own
+	// statements.
 	st, err := s.db.PreparexContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	s.stmts.mu.Lock()
+	defer s.stmts.mu.Unlock()
+	if have, ok := s.stmts.stmts[query]; ok { // prepared meanwhile by another caller
+		st.Close()
+		return have, nil
 	}
 	if s.stmts.stmts == nil {
 		s.stmts.stmts = map[string]*sqlx.Stmt{}
