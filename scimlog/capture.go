@@ -3,21 +3,18 @@ package scimlog
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/requestid"
 )
 
 // RequestIDHeader is the response header a request id is read from (set by an outer
-// middleware) or, when none set it, written to.
-const RequestIDHeader = "X-Request-Id"
+// middleware such as requestid.Middleware) or, when none set it, written to.
+const RequestIDHeader = requestid.Header
 
 // entry is one captured exchange, as the middleware hands it to the writer. Redaction
 // and parsing happen in the writer, off the request path.
@@ -71,7 +68,7 @@ func (l *Log) Handler(next http.Handler) http.Handler {
 			}
 			r.Body = bodyReader{Reader: io.MultiReader(bytes.NewReader(prefix), rest), Closer: r.Body}
 		}
-		cw := &captureWriter{ResponseWriter: w, e: e, max: max, ids: &l.ids}
+		cw := &captureWriter{ResponseWriter: w, e: e, max: max}
 		defer func() {
 			e.duration = time.Since(e.start)
 			if cw.status == 0 {
@@ -99,7 +96,6 @@ type captureWriter struct {
 	http.ResponseWriter
 	e      *entry
 	max    int
-	ids    *requestIDs
 	status int
 }
 
@@ -107,7 +103,7 @@ func (w *captureWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
 		if h := w.Header(); h.Get(RequestIDHeader) == "" {
-			h.Set(RequestIDHeader, w.ids.next())
+			h.Set(RequestIDHeader, requestid.New())
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -128,21 +124,6 @@ func (w *captureWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// requestIDs makes request ids for responses no outer middleware gave one: a random
-// per-process prefix and a counter, unique without a random read per request.
-type requestIDs struct {
-	prefix string
-	n      atomic.Uint64
-}
-
-func newRequestIDs() requestIDs {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return requestIDs{prefix: hex.EncodeToString(b) + "-"}
-}
-
-func (r *requestIDs) next() string { return r.prefix + strconv.FormatUint(r.n.Add(1), 10) }
 
 // record turns e into the stored entry: bodies redacted and capped at max bytes, the
 // query's credentials redacted, and the SCIM error's scimType and detail read from the

@@ -79,7 +79,6 @@ type Log struct {
 
 	queue   chan *entry
 	flushes chan chan struct{}
-	ids     requestIDs
 
 	dropped  atomic.Int64
 	lastWarn atomic.Int64 // unix nanoseconds of the last dropped-entry warning
@@ -89,7 +88,7 @@ type Log struct {
 func New(store appstore.SCIMLogStore, opts Options) *Log {
 	opts.setDefaults()
 	return &Log{store: store, opts: opts, log: opts.Logger,
-		queue: make(chan *entry, opts.QueueSize), flushes: make(chan chan struct{}), ids: newRequestIDs()}
+		queue: make(chan *entry, opts.QueueSize), flushes: make(chan chan struct{})}
 }
 
 // Dropped is how many entries were lost so far, to a full queue or a failed insert.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/appstore/storetest"
+	"github.com/oktasync/oktasync/requestid"
 	"github.com/oktasync/oktasync/scim"
 	"github.com/oktasync/oktasync/scimlog"
 )
@@ -382,4 +383,21 @@ func TestAllowListRefusalIsLogged(t *testing.T) {
 			t.Fatalf("log entries: %+v", got)
 		}
 	})
+}
+
+func TestRequestIDFromOuterMiddleware(t *testing.T) {
+	e := newEnv(t, storetest.SQLite.Open(t), nil, scimlog.Options{})
+	e.srv.Config.Handler = requestid.Middleware(e.srv.Config.Handler) // as serve mounts it
+	req, _ := http.NewRequest("GET", e.srv.URL+"/scim/v2/Users?count=1", nil)
+	req.Header.Set("Authorization", e.bearer())
+	req.Header.Set(requestid.Header, "support-case-42")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := e.entries()
+	if len(got) != 1 || got[0].RequestID != "support-case-42" || resp.Header.Get(requestid.Header) != "support-case-42" {
+		t.Fatalf("request id logged %+v, answered %q; want the middleware's support-case-42", got, resp.Header.Get(requestid.Header))
+	}
 }
