@@ -106,8 +106,11 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, display_name, email, attrs, source, source_credential, okta_user_id, version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		st, err := s.prepared(ctx, tx, s.q(userInsert))
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		_, err = st.ExecContext(ctx,
 			u.ID, u.TenantID, u.UserName, normalizeKey(u.UserName), nullString(u.ExternalID), u.Active, u.DisplayName(), normalizeKey(u.PrimaryEmail()),
 			attrs, u.Source, u.SourceCredential, nullString(u.OktaUserID), u.Version, now, now)
 		if s.d.isUnique(err) {
@@ -166,6 +169,15 @@ func userChanges(old, u *User) map[string]Change {
 	}
 	return ch
 }
+
+// userInsert and userUpdate are the writes of every SCIM create and update, prepared
+// once (see warmStatements).
+const (
+	userInsert = `INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, display_name, email, attrs, source, source_credential, okta_user_id, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	userUpdate = `UPDATE users SET user_name = ?, user_name_key = ?, external_id = ?, active = ?, display_name = ?, email = ?, attrs = ?,
+		source = ?, source_credential = ?, okta_user_id = ?, version = ?, updated_at = ? WHERE id = ?`
+)
 
 const userByID = `SELECT ` + userCols + ` FROM users WHERE id = ? AND deleted_at IS NULL`
 
@@ -290,8 +302,11 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 		}
 		u.Version = old.Version + 1
 		u.Updated = fromMicros(s.micros())
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE users SET user_name = ?, user_name_key = ?, external_id = ?, active = ?, display_name = ?, email = ?, attrs = ?,
-			source = ?, source_credential = ?, okta_user_id = ?, version = ?, updated_at = ? WHERE id = ?`),
+		st, err := s.prepared(ctx, tx, s.q(userUpdate))
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		_, err = st.ExecContext(ctx,
 			u.UserName, normalizeKey(u.UserName), nullString(u.ExternalID), u.Active, u.DisplayName(), normalizeKey(u.PrimaryEmail()), attrs,
 			u.Source, u.SourceCredential, nullString(u.OktaUserID), u.Version, u.Updated.UnixMicro(), u.ID)
 		if s.d.isUnique(err) {
