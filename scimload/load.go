@@ -44,6 +44,9 @@ type Config struct {
 	Token string
 	// Users is how many users to seed before the timed run.
 	Users int
+	// Existing, when set, are users already in the store (seeded in bulk by other
+	// means): nothing is seeded, and lookups and deactivations pick from these.
+	Existing []User
 	// SeedClients is the concurrency of seeding; 0 means Clients.
 	SeedClients int
 	// Clients is the number of concurrent clients of the timed run.
@@ -55,7 +58,8 @@ type Config struct {
 	// Prefix starts every userName this run creates, so that runs against one database
 	// do not collide; empty means a prefix made from the clock.
 	Prefix string
-	// Progress, when set, receives a line now and then while seeding.
+	// Progress, when set, receives a line now and then while seeding, and one when the
+	// timed run starts.
 	Progress io.Writer
 }
 
@@ -106,8 +110,9 @@ type Report struct {
 	FirstErrors []string // a few failure descriptions, for the operator
 }
 
-type user struct {
-	id, name string
+// User is a user the run looks up and deactivates.
+type User struct {
+	ID, UserName string
 }
 
 type sample struct {
@@ -122,7 +127,7 @@ type runner struct {
 	client *http.Client
 
 	mu     sync.Mutex
-	users  []user
+	users  []User
 	errs   []string
 	nextID atomic.Int64 // names of created users
 	deact  atomic.Int64 // deactivation cursor over users
@@ -155,10 +160,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	var rep Report
 	began := time.Now()
-	if err := r.seed(ctx); err != nil {
+	if cfg.Existing != nil {
+		r.users = slices.Clone(cfg.Existing)
+	} else if err := r.seed(ctx); err != nil {
 		return rep, err
 	}
-	rep.Seeded, rep.SeedTime = len(r.users), time.Since(began)
+	if cfg.Existing == nil {
+		rep.Seeded, rep.SeedTime = len(r.users), time.Since(began)
+	}
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "%d users; timed run started\n", len(r.users))
+	}
 	if (cfg.Mix[OpLookup] > 0 || cfg.Mix[OpDeactivate] > 0) && len(r.users) == 0 {
 		return rep, errors.New("lookups and deactivations need seeded users: set the user count above 0")
 	}
@@ -266,7 +278,7 @@ func (r *runner) seed(ctx context.Context) error {
 	var once sync.Once
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r.users = make([]user, 0, r.cfg.Users)
+	r.users = make([]User, 0, r.cfg.Users)
 	var wg sync.WaitGroup
 	for range r.cfg.SeedClients {
 		wg.Add(1)
@@ -284,7 +296,7 @@ func (r *runner) seed(ctx context.Context) error {
 					return
 				}
 				r.mu.Lock()
-				r.users = append(r.users, user{id: id, name: name})
+				r.users = append(r.users, User{ID: id, UserName: name})
 				n := len(r.users)
 				r.mu.Unlock()
 				if r.cfg.Progress != nil && n%5000 == 0 {
@@ -305,9 +317,9 @@ func (r *runner) do(ctx context.Context, rng *rand.Rand, op string) error {
 	switch op {
 	case OpLookup:
 		u := r.users[rng.IntN(len(r.users))]
-		body, err := r.send(ctx, http.MethodGet, "/Users?filter="+url.QueryEscape(`userName eq "`+u.name+`"`)+"&startIndex=1&count=100", "", http.StatusOK)
+		body, err := r.send(ctx, http.MethodGet, "/Users?filter="+url.QueryEscape(`userName eq "`+u.UserName+`"`)+"&startIndex=1&count=100", "", http.StatusOK)
 		if err == nil && !bytes.Contains(body, []byte(`"totalResults":1`)) {
-			err = fmt.Errorf("existence check of %s did not find it", u.name)
+			err = fmt.Errorf("existence check of %s did not find it", u.UserName)
 		}
 		return err
 	case OpCreate:
@@ -317,7 +329,7 @@ func (r *runner) do(ctx context.Context, rng *rand.Rand, op string) error {
 		n := r.deact.Add(1) - 1
 		u := r.users[n%int64(len(r.users))]
 		active := (n/int64(len(r.users)))%2 == 1 // first round deactivates, the next reactivates
-		_, err := r.send(ctx, http.MethodPatch, "/Users/"+u.id,
+		_, err := r.send(ctx, http.MethodPatch, "/Users/"+u.ID,
 			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":`+strconv.FormatBool(active)+`}}]}`,
 			http.StatusOK)
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,27 @@ func TestRunCountsFailures(t *testing.T) {
 	}
 	if rep.Total.Failures == 0 || len(rep.FirstErrors) == 0 || !strings.Contains(rep.FirstErrors[0], "409") {
 		t.Errorf("repeated creates: %+v, errors %v; want 409 failures", rep.Total, rep.FirstErrors)
+	}
+}
+
+func TestRunOnExistingUsers(t *testing.T) {
+	url := mountMemory(t, "secret")
+	// Users created by other means (here: a first run's seeding) are looked up and
+	// deactivated without seeding again.
+	first, err := Run(context.Background(), Config{URL: url, Token: "secret", Users: 20, Clients: 2, Duration: 50 * time.Millisecond, Mix: map[string]int{OpCreate: 1}, Prefix: "bulk"})
+	if err != nil || first.Seeded != 20 {
+		t.Fatalf("first run: %+v, %v", first, err)
+	}
+	var existing []User
+	for i := 1; i <= 20; i++ {
+		existing = append(existing, User{UserName: "bulk.seed" + strconv.Itoa(i) + "@example.com"})
+	}
+	mix, _ := ParseMix("lookup=1")
+	rep, err := Run(context.Background(), Config{URL: url, Token: "secret", Existing: existing, Clients: 2, Duration: 100 * time.Millisecond, Mix: mix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Seeded != 0 || rep.Total.Requests == 0 || rep.Total.Failures != 0 {
+		t.Errorf("run on existing users: %+v %v", rep, rep.FirstErrors)
 	}
 }

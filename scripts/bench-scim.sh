@@ -6,7 +6,8 @@
 # PostgreSQL: OKTASYNC_BENCH_POSTGRES_URL, else OKTASYNC_TEST_POSTGRES_URL (a database
 # whose user may CREATE DATABASE); without either the PostgreSQL run is skipped.
 # Knobs: USERS (20000), CLIENTS (16), DURATION (15s), MIX (lookup=80,create=10,deactivate=10),
-# BENCH_PORT (18480: three consecutive ports are used), TARGETS (postgres sqlite memory).
+# BENCH_PORT (18480: three consecutive ports are used), TARGETS (postgres sqlite memory),
+# PROFILE=1 (a CPU profile of each serve during the timed run, and its top lines).
 set -euo pipefail
 BIN=${BIN:-bin}
 USERS=${USERS:-20000}
@@ -45,13 +46,35 @@ stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid="
 
 declare -A rps
 load() {
-  local name=$1 port=$2
+  local name=$1 port=$2 profiler=${3:-}
   echo "== $name"
   OKTASYNC_SCIM_TOKEN=$token "$BIN/scimload" --url "http://127.0.0.1:$port/scim/v2" --users "$USERS" \
-    --clients "$CLIENTS" --duration "$DURATION" --mix "$MIX" | tee "$work/$name.load"
+    --clients "$CLIENTS" --duration "$DURATION" --mix "$MIX" >"$work/$name.load" 2>"$work/$name.progress" &
+  local lpid=$!
+  if [ -n "$profiler" ]; then
+    until grep -q "timed run started" "$work/$name.progress" 2>/dev/null || ! kill -0 "$lpid" 2>/dev/null; do sleep 0.2; done
+    local secs=${DURATION%s}
+    secs=$(( ${secs%.*} / 2 > 0 ? ${secs%.*} / 2 : 1 ))
+    curl -s -o "$work/$name.prof" "http://$profiler/debug/pprof/profile?seconds=$secs" || true
+  fi
+  wait "$lpid" || true
+  cat "$work/$name.load"
+  grep -i "scimload:" "$work/$name.progress" >&2 || true
   rps[$name]=$(awk '$1 == "total:" {print $3}' "$work/$name.load")
+  if [ -n "$profiler" ] && [ -s "$work/$name.prof" ]; then
+    echo "-- CPU profile of serve ($name), top by flat time:"
+    go tool pprof -top -nodecount=15 "$BIN/oktasync" "$work/$name.prof" 2>/dev/null | sed -n '4,22p'
+  fi
   echo
 }
+
+# serve_env NAME DBURL PORT: the environment of a serve under test.
+serve_env() {
+  local prof=""
+  if [ "${PROFILE:-}" = 1 ]; then prof="OKTASYNC_METRICS_LISTEN=127.0.0.1:$(( $3 + 100 ))"; fi
+  echo "OKTASYNC_DB=$2 OKTASYNC_LISTEN=127.0.0.1:$3 $prof"
+}
+profiler() { if [ "${PROFILE:-}" = 1 ]; then echo "127.0.0.1:$(( $1 + 100 ))"; fi; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)"
 echo "load: $USERS users seeded through SCIM, $CLIENTS clients, $DURATION, mix $MIX"
@@ -68,13 +91,13 @@ for t in $TARGETS; do
     else
       echo "bench-scim: cannot read the database name in the PostgreSQL URL" >&2; exit 2
     fi
-    start postgres "$port" env OKTASYNC_DB="$url" OKTASYNC_LISTEN="127.0.0.1:$port" "$BIN/oktasync" serve
-    load postgres "$port"
+    start postgres "$port" env $(serve_env postgres "$url" "$port") "$BIN/oktasync" serve
+    load postgres "$port" "$(profiler "$port")"
     stop
     ;;
   sqlite)
-    start sqlite "$port" env OKTASYNC_DB="sqlite:$work/bench.db" OKTASYNC_LISTEN="127.0.0.1:$port" "$BIN/oktasync" serve
-    load sqlite "$port"
+    start sqlite "$port" env $(serve_env sqlite "sqlite:$work/bench.db" "$port") "$BIN/oktasync" serve
+    load sqlite "$port" "$(profiler "$port")"
     stop
     ;;
   memory)

@@ -131,6 +131,12 @@ func TestMetricsPerTenantAndOwnListener(t *testing.T) {
 	if resp, _ := scimGet(t, "http://"+s.addr+"/metrics", "", ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("main listener /metrics: %d, want 404 with OKTASYNC_METRICS_LISTEN set", resp.StatusCode)
 	}
+	if resp, _ := scimGet(t, "http://"+s.addr+"/debug/pprof/", "", ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("main listener /debug/pprof/: %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := scimGet(t, "http://"+maddr+"/debug/pprof/", "", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("metrics listener /debug/pprof/: %d, want 200", resp.StatusCode)
+	}
 	newCLI(t, dbURL).ok("tenant", "set", "default", "--invite-users", "true")
 	scimGet(t, scimURL+"/Users", "Bearer "+token, "")
 	req, _ := http.NewRequest("POST", scimURL+"/Users", strings.NewReader(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"mia@example.com","emails":[{"value":"mia@example.com","primary":true}],"active":true}`))

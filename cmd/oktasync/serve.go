@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -119,7 +120,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 }
 
 // serveMetrics mounts /metrics on the main mux, or serves it on OKTASYNC_METRICS_LISTEN
-// when that is set; the separate server, if any, is returned for shutdown.
+// when that is set, with /debug/pprof/; the separate server, if any, is returned for
+// shutdown.
 func serveMetrics(cfg config.Config, mux *http.ServeMux, met *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
 	if cfg.MetricsListen == "" {
 		mux.Handle("/metrics", met.Handler())
@@ -131,6 +133,9 @@ func serveMetrics(cfg config.Config, mux *http.ServeMux, met *metrics.Metrics, l
 	}
 	mm := http.NewServeMux()
 	mm.Handle("/metrics", met.Handler())
+	// The operator's own port also carries the Go profiler, never the public one.
+	mm.HandleFunc("/debug/pprof/", pprof.Index)
+	mm.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	srv := &http.Server{Handler: mm, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go srv.Serve(ln)
 	log.Info("serving metrics", "listen", ln.Addr().String())
