@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -85,15 +86,24 @@ func (s *sqlStore) AppendSCIMRequests(ctx context.Context, reqs []SCIMRequest) e
 	if len(reqs) == 0 {
 		return nil
 	}
+	// On SQLite, the statement of a full chunk is prepared once and cached (outside the
+	// transaction, which holds the only connection): parsing an INSERT of 1500
+	// parameters is a large share of its cost in the process. PostgreSQL parses it in
+	// the server, and a statement prepared on another connection would cost the
+	// transaction an extra round trip per chunk.
+	full := s.q(scimRequestInsert(scimRequestsPerInsert))
+	cached := s.d.name() == "sqlite" && len(reqs) >= scimRequestsPerInsert
+	if cached {
+		if _, err := s.prepared(ctx, s.db, full); err != nil {
+			return s.wrap(op, err)
+		}
+	}
 	now := s.micros()
-	row := "(" + placeholders(15) + ")"
 	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
 		for start := 0; start < len(reqs); start += scimRequestsPerInsert {
 			chunk := reqs[start:min(start+scimRequestsPerInsert, len(reqs))]
-			rows := make([]string, len(chunk))
 			args := make([]any, 0, 15*len(chunk))
-			for i, r := range chunk {
-				rows[i] = row
+			for _, r := range chunk {
 				at := now
 				if !r.Time.IsZero() {
 					at = r.Time.UnixMicro()
@@ -102,7 +112,16 @@ func (s *sqlStore) AppendSCIMRequests(ctx context.Context, reqs []SCIMRequest) e
 					r.Duration.Microseconds(), dbText(r.UserAgent), dbText(r.RequestID), dbText(r.ScimType), dbText(r.Detail),
 					dbText(r.RequestBody), r.RequestTruncated, dbText(r.ResponseBody), r.ResponseTruncated)
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO scim_requests (`+scimRequestCols+`) VALUES `+strings.Join(rows, ", ")), args...); err != nil {
+			var err error
+			if cached && len(chunk) == scimRequestsPerInsert {
+				var st *sqlx.Stmt
+				if st, err = s.prepared(ctx, tx, full); err == nil {
+					_, err = st.ExecContext(ctx, args...)
+				}
+			} else {
+				_, err = tx.ExecContext(ctx, s.q(scimRequestInsert(len(chunk))), args...)
+			}
+			if err != nil {
 				return s.wrap(op, err)
 			}
 		}
@@ -110,10 +129,18 @@ func (s *sqlStore) AppendSCIMRequests(ctx context.Context, reqs []SCIMRequest) e
 	})
 }
 
+// scimRequestInsert is the INSERT of n log entries.
+func scimRequestInsert(n int) string {
+	row := "(" + placeholders(15) + ")"
+	return `INSERT INTO scim_requests (` + scimRequestCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
 // dbText makes s storable as TEXT on both backends: PostgreSQL refuses NUL bytes and
 // invalid UTF-8, and a log entry must never fail its batch over the bytes a client sent.
 func dbText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
 	}

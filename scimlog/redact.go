@@ -1,8 +1,10 @@
 package scimlog
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -10,11 +12,19 @@ import (
 // Redacted replaces every secret the log would otherwise keep.
 const Redacted = "[REDACTED]"
 
+// What names a secret: parts of a key (lower-case), the prefix of an oktasync token, and
+// the schemes of an Authorization header value.
+var (
+	secretKeyParts    = []string{"password", "secret", "token", "authorization", "apikey", "api_key", "credential"}
+	tokenPrefix       = "oks_"
+	credentialSchemes = []string{"bearer", "basic", "ssws"}
+)
+
 // sensitiveKey reports whether a JSON key or query parameter names a secret: a password
 // (Okta sends one with every create), or any token, secret or credential.
 func sensitiveKey(k string) bool {
 	k = strings.ToLower(k)
-	for _, s := range []string{"password", "secret", "token", "authorization", "apikey", "api_key", "credential"} {
+	for _, s := range secretKeyParts {
 		if strings.Contains(k, s) {
 			return true
 		}
@@ -23,21 +33,40 @@ func sensitiveKey(k string) bool {
 }
 
 // sensitiveValue reports whether a string looks like a credential wherever it stands:
-// an oktasync token, or an Authorization header value.
+// an oktasync token, or an Authorization header value ("Bearer" or "SSWS" and a token
+// of 16 or more characters, or "Basic" and base64 of user:password), so that "Basic
+// research" in a title stays as it is.
 func sensitiveValue(v string) bool {
-	if strings.HasPrefix(v, "oks_") {
+	if strings.HasPrefix(v, tokenPrefix) {
 		return true
 	}
 	scheme, rest, ok := strings.Cut(v, " ")
-	if !ok || rest == "" {
+	if !ok || !tokenLike(rest) {
 		return false
 	}
-	for _, s := range []string{"bearer", "basic", "ssws"} {
-		if strings.EqualFold(scheme, s) {
-			return true
-		}
+	switch {
+	case strings.EqualFold(scheme, "basic"):
+		dec, err := base64.StdEncoding.DecodeString(rest)
+		return err == nil && strings.Contains(string(dec), ":")
+	case strings.EqualFold(scheme, "bearer"), strings.EqualFold(scheme, "ssws"):
+		return len(rest) >= 16
 	}
 	return false
+}
+
+// tokenLike reports whether s is one run of the characters of a bearer token
+// (RFC 6750's b64token).
+func tokenLike(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/=", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // redactJSON replaces the values of sensitive keys, and credential-looking strings, in a
@@ -48,7 +77,7 @@ func sensitiveValue(v string) bool {
 // operation whose path names a secret ({"op":"replace","path":"password","value":…})
 // has its value replaced too. Everything else is copied byte for byte.
 func redactJSON(b []byte) []byte {
-	if len(b) == 0 {
+	if !mayHoldSecret(b) {
 		return b
 	}
 	out := make([]byte, 0, len(b))
@@ -116,6 +145,63 @@ func pathIsSensitive(b []byte, i int) bool {
 				}
 			}
 			j = end - 1
+		}
+	}
+	return false
+}
+
+// triggers are the lower-case texts without which redactJSON has nothing to redact:
+// every sensitive key and credential contains one of them, and an escape (\u) could
+// hide one. They are indexed by their first byte.
+var triggers = func() (byFirst [256][]string) {
+	for _, t := range append(append([]string{tokenPrefix, `\u`}, secretKeyParts...), credentialSchemes...) {
+		byFirst[t[0]] = append(byFirst[t[0]], t)
+	}
+	return byFirst
+}()
+
+// mayHoldSecret is the redaction's fast path: most bodies (every answer to an existence
+// check) contain none of the triggers, in any letter case, and are kept as they are
+// without being lexed. It is one pass without allocating.
+func mayHoldSecret(b []byte) bool {
+	for i := range b {
+		for _, t := range triggers[lowerASCII(b[i])] {
+			if hasPrefixFold(b[i:], t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// hasPrefixFold reports whether b starts with the lower-case ASCII text t, in any case.
+func hasPrefixFold(b []byte, t string) bool {
+	if len(b) < len(t) {
+		return false
+	}
+	for j := 0; j < len(t); j++ {
+		if lowerASCII(b[j]) != t[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// encodedLetter reports whether a query holds a percent-encoded letter, which could
+// hide a sensitive parameter name from mayHoldSecret.
+func encodedLetter(q string) bool {
+	for i := 0; i+2 < len(q); i++ {
+		if q[i] == '%' {
+			if c, err := strconv.ParseUint(q[i+1:i+3], 16, 8); err == nil && lowerASCII(byte(c)) >= 'a' && lowerASCII(byte(c)) <= 'z' {
+				return true
+			}
 		}
 	}
 	return false
@@ -194,6 +280,9 @@ func unquote(tok []byte) string {
 // redactQuery replaces the values of sensitive query parameters, and of any that look
 // like a credential, keeping the rest of the query as sent.
 func redactQuery(raw string) string {
+	if !mayHoldSecret([]byte(raw)) && !encodedLetter(raw) {
+		return raw
+	}
 	parts := strings.Split(raw, "&")
 	for i, p := range parts {
 		k, v, ok := strings.Cut(p, "=")

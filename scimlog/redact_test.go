@@ -14,12 +14,15 @@ func TestRedactJSON(t *testing.T) {
 		{"PATCH other path", `{"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"a@b.c"}]}`, `{"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"a@b.c"}]}`},
 		{"PATCH value object", `{"Operations":[{"op":"replace","value":{"password":"x","active":true}}]}`, `{"Operations":[{"op":"replace","value":{"password":"[REDACTED]","active":true}}]}`},
 		{"token keys", `{"apiToken":"x","client_secret":"y","accessToken":12}`, `{"apiToken":"[REDACTED]","client_secret":"[REDACTED]","accessToken":"[REDACTED]"}`},
-		{"credential-looking values", `{"note":"Bearer abc","v":["oks_abc_def","Basic Zm9v","plain"]}`, `{"note":"[REDACTED]","v":["[REDACTED]","[REDACTED]","plain"]}`},
+		{"credential-looking values", `{"note":"Bearer eyJhbGciOiJIUzI1NiJ9.e30","v":["oks_abc_def","Basic dTpwYXNz","SSWS 00abcdefghijklmnopqrstuvwxyz","plain"]}`, `{"note":"[REDACTED]","v":["[REDACTED]","[REDACTED]","[REDACTED]","plain"]}`},
+		{"words after a scheme", `{"title":"Bearer of news","dept":"Basic research"}`, `{"title":"Bearer of news","dept":"Basic research"}`},
 		{"escaped quote in value", `{"password":"a\"b","x":"y"}`, `{"password":"[REDACTED]","x":"y"}`},
 		{"cut inside the password", `{"userName":"a","password":"hunt`, `{"userName":"a","password":"[REDACTED]"`},
 		{"cut after the key", `{"password":`, `{"password":"[REDACTED]"`},
 		{"cut inside a nested value", `{"password":{"v":"x`, `{"password":"[REDACTED]"`},
 		{"not JSON", `userName=a&password=b`, `userName=a&password=b`},
+		{"nothing to redact", `{"userName":"a@example.com","title":"Basic research"}`, `{"userName":"a@example.com","title":"Basic research"}`},
+		{"upper-case key", `{"PassWord":"x"}`, `{"PassWord":"[REDACTED]"}`},
 		{"empty", ``, ``},
 	}
 	for _, tc := range cases {
@@ -33,8 +36,11 @@ func TestRedactQuery(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{`filter=userName%20eq%20%22a%22&count=1`, `filter=userName%20eq%20%22a%22&count=1`},
 		{`access_token=abc&x=1`, `access_token=%5BREDACTED%5D&x=1`},
-		{`auth=Bearer+abc`, `auth=%5BREDACTED%5D`},
+		{`authorization=Bearer+abc`, `authorization=%5BREDACTED%5D`},
+		{`h=Bearer+eyJhbGciOiJIUzI1NiJ9.e30`, `h=%5BREDACTED%5D`},
 		{`flag&Password=x`, `flag&Password=%5BREDACTED%5D`},
+		{`p%61ssword=x`, `p%61ssword=%5BREDACTED%5D`},
+		{`filter=userName%20eq%20%22a%40b.c%22`, `filter=userName%20eq%20%22a%40b.c%22`},
 	}
 	for _, tc := range cases {
 		if got := redactQuery(tc.in); got != tc.want {

@@ -20,10 +20,11 @@ import (
 
 // Defaults for zero Options fields.
 const (
-	DefaultRetention    = 7 * 24 * time.Hour
-	DefaultQueueSize    = 4096
-	DefaultBatchSize    = 256
-	DefaultMaxBodyBytes = 64 << 10
+	DefaultRetention     = 7 * 24 * time.Hour
+	DefaultQueueSize     = 4096
+	DefaultBatchSize     = 1000
+	DefaultFlushInterval = 200 * time.Millisecond
+	DefaultMaxBodyBytes  = 64 << 10
 )
 
 // Options configures a Log. Zero values take the documented defaults.
@@ -34,6 +35,9 @@ type Options struct {
 	QueueSize int
 	// BatchSize bounds the entries of one insert; default DefaultBatchSize.
 	BatchSize int
+	// FlushInterval is the longest an entry waits for its batch to fill before it is
+	// written; default DefaultFlushInterval.
+	FlushInterval time.Duration
 	// MaxBodyBytes caps each stored body, after redaction; default DefaultMaxBodyBytes.
 	MaxBodyBytes int
 	// PruneInterval is the time between pruning passes; default an hour, or a tenth of
@@ -52,6 +56,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = DefaultBatchSize
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = DefaultFlushInterval
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
@@ -129,16 +136,42 @@ func (l *Log) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 	batch := make([]*entry, 0, l.opts.BatchSize)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	wctx := context.WithoutCancel(ctx)
 	for {
 		select {
 		case e := <-l.queue:
-			batch = l.fill(append(batch[:0], e))
-			l.write(context.WithoutCancel(ctx), batch)
+			// Collect for up to FlushInterval, or until the batch is full: fewer, larger
+			// transactions cost the database far less than one per request.
+			batch = append(batch[:0], e)
+			linger.Reset(l.opts.FlushInterval)
+		collect:
+			for len(batch) < l.opts.BatchSize {
+				select {
+				case e := <-l.queue:
+					batch = append(batch, e)
+				case <-linger.C:
+					break collect
+				case done := <-l.flushes:
+					l.write(wctx, batch)
+					l.drain(wctx, batch)
+					close(done)
+					batch = batch[:0]
+					break collect
+				case <-ctx.Done():
+					l.write(wctx, batch)
+					l.drain(wctx, batch)
+					return nil
+				}
+			}
+			linger.Stop()
+			l.write(wctx, batch)
 		case done := <-l.flushes:
-			l.drain(context.WithoutCancel(ctx), batch)
+			l.drain(wctx, batch)
 			close(done)
 		case <-ctx.Done():
-			l.drain(context.WithoutCancel(ctx), batch)
+			l.drain(wctx, batch)
 			return nil
 		}
 	}
