@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/requestid"
 )
 
 type pageTemplate = template.Template
@@ -75,8 +76,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		h.o.Logger.Error("rendering a page", "page", name, "err", err)
-		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
+		h.o.Logger.ErrorContext(r.Context(), "rendering a page", "page", name, "err", err)
+		http.Error(w, "The page could not be shown."+requestRef(r), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -107,8 +108,17 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errkind.Invalid), errors.Is(err, errkind.Conflict):
 		h.message(w, r, http.StatusBadRequest, "That did not work", errkind.Message(err))
 	default:
-		h.o.Logger.Error("page failed", "path", r.URL.Path, "err", err)
+		h.o.Logger.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
 		h.message(w, r, http.StatusInternalServerError, "Something went wrong",
-			"The server could not complete this request. Try again in a moment.")
+			"The server could not complete this request. Try again in a moment."+requestRef(r))
 	}
+}
+
+// requestRef names the request's id for support, so that a reported failure leads to
+// its log lines; empty when the request has none.
+func requestRef(r *http.Request) string {
+	if id := requestid.FromContext(r.Context()); id != "" {
+		return " (request id " + id + ")"
+	}
+	return ""
 }
