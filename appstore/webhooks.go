@@ -317,6 +317,14 @@ func (s *sqlStore) FanOutEvents(ctx context.Context, limit int) (int, error) {
 	if limit <= 0 {
 		limit = 500
 	}
+	// Most calls find nothing new: a plain read says so without taking the write lock.
+	var news []int64
+	if err := s.db.SelectContext(ctx, &news, `SELECT seq FROM events WHERE seq > (SELECT seq FROM event_marks WHERE name = 'fanout') ORDER BY seq LIMIT 1`); err != nil {
+		return 0, s.wrap(op, err)
+	}
+	if len(news) == 0 {
+		return 0, nil
+	}
 	var n int
 	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
 		// One fan-out at a time: a second server skips the locked mark and returns.
@@ -433,13 +441,16 @@ func (s *sqlStore) ClaimDeliveries(ctx context.Context, limit int, lease time.Du
 		if s.d.forUpdate() != "" {
 			lock = " FOR UPDATE OF d SKIP LOCKED"
 		}
-		// The head of each endpoint+tenant lane: no older pending delivery in it. A
-		// head another worker holds is locked (skipped) or leased (not due), and the
-		// rows behind it wait, which is what keeps a lane in order.
+		// The head of each endpoint+tenant lane: its oldest pending delivery, found by
+		// one pass over the pending index. A head another worker holds is locked
+		// (skipped) or leased (not due), and the rows behind it wait, which is what
+		// keeps a lane in order. The conditions on d itself are checked again by
+		// PostgreSQL on the row it locks, so a head another worker finished meanwhile
+		// is not taken.
 		var rows []deliveryRow
 		if err := tx.SelectContext(ctx, &rows, s.q(`SELECT `+deliveryCols+` FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
-			WHERE d.status = 'pending' AND d.next_attempt <= ? AND d.lease_until <= ? AND w.enabled
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.tenant_id = d.tenant_id AND e.status = 'pending' AND e.id < d.id)
+			WHERE d.id IN (SELECT min(id) FROM webhook_deliveries WHERE status = 'pending' GROUP BY endpoint_id, tenant_id)
+			AND d.status = 'pending' AND d.next_attempt <= ? AND d.lease_until <= ? AND w.enabled
 			ORDER BY d.next_attempt, d.id LIMIT ?`+lock), now, now, limit); err != nil {
 			return s.wrap(op, err)
 		}

@@ -29,6 +29,7 @@ var eventTests = []struct {
 	{"WebhookEndpoints", testWebhookEndpoints},
 	{"WebhookFanOut", testWebhookFanOut},
 	{"WebhookQueueOrder", testWebhookQueueOrder},
+	{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
 }
 
 // Feed reads every event after *cursor and moves the cursor past them.

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"fmt"
+	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,5 +213,71 @@ func testWebhookQueueOrder(t *testing.T, s appstore.Store) {
 	}
 	if n, _, _ := s.DeliveryBacklog(ctx); n != 0 {
 		t.Fatalf("backlog after delete = %d", n)
+	}
+}
+
+// testWebhookConcurrentClaims: four workers claim and finish at once; each delivery is
+// claimed by one of them only, and each lane is finished in order.
+func testWebhookConcurrentClaims(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	if _, err := s.CreateTenant(ctx, appstore.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	mustWebhook(t, s, appstore.WebhookEndpoint{URL: "https://all.example"})
+	time.Sleep(2 * time.Millisecond)
+	const per = 40
+	for i := 0; i < per; i++ {
+		mustUser(t, s, "default", fmt.Sprintf("d%d@example.com", i), nil)
+		mustUser(t, s, "acme", fmt.Sprintf("a%d@acme.com", i), nil)
+	}
+	if _, err := s.FanOutEvents(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	done := map[int64]int{}
+	order := map[string][]int64{}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for idle := 0; idle < 20; {
+				ds, err := s.ClaimDeliveries(ctx, 2, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ds) == 0 {
+					idle++
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				for _, d := range ds {
+					d.Status, d.Attempts = appstore.DeliverySucceeded, 1
+					if err := s.FinishDelivery(ctx, d); err != nil {
+						t.Errorf("finish %d: %v", d.ID, err)
+						return
+					}
+					mu.Lock()
+					done[d.ID]++
+					order[d.TenantID] = append(order[d.TenantID], d.EventSeq)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(done) != 2*per {
+		t.Fatalf("%d deliveries finished, want %d", len(done), 2*per)
+	}
+	for id, n := range done {
+		if n != 1 {
+			t.Fatalf("delivery %d claimed %d times", id, n)
+		}
+	}
+	for tn, seqs := range order {
+		if !sort.SliceIsSorted(seqs, func(i, j int) bool { return seqs[i] < seqs[j] }) {
+			t.Fatalf("tenant %s finished out of order: %v", tn, seqs)
+		}
 	}
 }
