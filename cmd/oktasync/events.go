@@ -10,6 +10,7 @@ import (
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/config"
 	"github.com/oktasync/oktasync/delivery"
+	"github.com/oktasync/oktasync/metrics"
 )
 
 // eventSettings are the settings serve takes for the change feed and webhooks.
@@ -17,7 +18,7 @@ var eventSettings = []string{"event-retention", "webhook-allow-private", "webhoo
 
 // startEvents runs, until ctx ends, the webhook delivery worker and the pruning of
 // events older than the retention.
-func startEvents(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, store appstore.Store, log *slog.Logger) {
+func startEvents(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, store appstore.Store, log *slog.Logger, met *metrics.Metrics) {
 	key, keyErr := cfg.Key()
 	if keyErr != nil {
 		key = nil
@@ -25,7 +26,8 @@ func startEvents(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, sto
 			log.Warn("webhook deliveries cannot be signed without OKTASYNC_SECRET_KEY: they stay queued until it is set", "endpoints", len(hooks))
 		}
 	}
-	w := delivery.New(store, delivery.Options{Key: key, AllowPrivate: cfg.AllowPrivateWebhooks(), RetryFor: cfg.WebhookRetryDuration(), Logger: log})
+	w := delivery.New(store, delivery.Options{Key: key, AllowPrivate: cfg.AllowPrivateWebhooks(), RetryFor: cfg.WebhookRetryDuration(), Logger: log,
+		Observe: met.Webhooks(store.DeliveryBacklog)})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -76,7 +76,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
-	startEvents(runCtx, &wg, cfg, store, log)
+	startEvents(runCtx, &wg, cfg, store, log, met)
 	if cfg.SMTPURL != "" {
 		m := mailer.New(store, mailer.Options{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, Logger: log, OnAttempt: met.MailAttempt})
 		wg.Add(1)
