@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +39,8 @@ type sqlStore struct {
 
 	// pending holds the events of running transactions (*sqlx.Tx -> *pendingEvents).
 	pending sync.Map
+	// horizon is the highest event seq proven safe to serve (see safeHorizon).
+	horizon atomic.Int64
 
 	// file is the SQLite database file as opened (zero on PostgreSQL).
 	file dbFile

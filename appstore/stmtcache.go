@@ -58,7 +58,7 @@ func (s *sqlStore) prepared(ctx context.Context, q sqlx.QueryerContext, query st
 // warmStatements prepares the statements that are otherwise only run inside
 // transactions, so that those find them cached.
 func (s *sqlStore) warmStatements(ctx context.Context) error {
-	for _, q := range []string{auditInsert, userByID, userByID + s.d.forUpdate(), userInsert, userUpdate, eventCounterBump, eventInsert, tenantSettingsByID} {
+	for _, q := range append([]string{auditInsert, userByID, userByID + s.d.forUpdate(), userInsert, userUpdate, tenantSettingsByID}, s.eventStatements()...) {
 		if _, err := s.prepared(ctx, s.db, s.q(q)); err != nil {
 			return err
 		}

@@ -317,16 +317,21 @@ func (s *sqlStore) FanOutEvents(ctx context.Context, limit int) (int, error) {
 	if limit <= 0 {
 		limit = 500
 	}
+	// Only events below the feed's horizon are fanned out, so that none is passed.
+	horizon, err := s.safeHorizon(ctx)
+	if err != nil {
+		return 0, err
+	}
 	// Most calls find nothing new: a plain read says so without taking the write lock.
 	var news []int64
-	if err := s.db.SelectContext(ctx, &news, `SELECT seq FROM events WHERE seq > (SELECT seq FROM event_marks WHERE name = 'fanout') ORDER BY seq LIMIT 1`); err != nil {
+	if err := s.db.SelectContext(ctx, &news, s.q(`SELECT seq FROM events WHERE seq > (SELECT seq FROM event_marks WHERE name = 'fanout') AND seq <= ? ORDER BY seq LIMIT 1`), horizon); err != nil {
 		return 0, s.wrap(op, err)
 	}
 	if len(news) == 0 {
 		return 0, nil
 	}
 	var n int
-	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, op, func(tx *sqlx.Tx) error {
 		// One fan-out at a time: a second server skips the locked mark and returns.
 		lock := s.d.forUpdate()
 		if lock != "" {
@@ -347,7 +352,7 @@ func (s *sqlStore) FanOutEvents(ctx context.Context, limit int) (int, error) {
 			At     int64  `db:"at"`
 			Body   string `db:"body"`
 		}
-		if err := tx.SelectContext(ctx, &rows, s.q(`SELECT seq, id, tenant_id, type, at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?`), mark[0], limit); err != nil {
+		if err := tx.SelectContext(ctx, &rows, s.q(`SELECT seq, id, tenant_id, type, at, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`), mark[0], horizon, limit); err != nil {
 			return s.wrap(op, err)
 		}
 		if len(rows) == 0 {
