@@ -178,17 +178,28 @@ func (s *sqlStore) safeHorizon(ctx context.Context) (int64, error) {
 	if last <= s.horizon.Load() {
 		return s.horizon.Load(), nil
 	}
-	var writers pq.StringArray
-	if err := s.db.GetContext(ctx, &writers, `SELECT coalesce(array_agg(DISTINCT virtualtransaction), '{}') FROM pg_locks
-		WHERE locktype = 'relation' AND relation = 'events'::regclass AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid()`); err != nil {
+	// The writers, read once from the lock manager, are then watched in
+	// pg_stat_activity (cheap: no lock-manager locks) by backend and transaction start.
+	var writers []struct {
+		PID   int       `db:"pid"`
+		Start time.Time `db:"xact_start"`
+	}
+	if err := s.db.SelectContext(ctx, &writers, `SELECT pid, xact_start FROM pg_stat_activity WHERE xact_start IS NOT NULL AND pid IN
+		(SELECT pid FROM pg_locks WHERE locktype = 'relation' AND relation = 'events'::regclass AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid())`); err != nil {
 		return 0, s.wrap(op, err)
+	}
+	pids := make(pq.Int64Array, len(writers))
+	starts := make(pq.StringArray, len(writers))
+	for i, w := range writers {
+		pids[i], starts[i] = int64(w.PID), w.Start.Format(time.RFC3339Nano)
 	}
 	wait := time.Millisecond
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		done := len(writers) == 0
 		if !done {
-			if err := s.db.GetContext(ctx, &done, `SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY($1))`, writers); err != nil {
+			if err := s.db.GetContext(ctx, &done, `SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity a JOIN unnest($1::int[], $2::timestamptz[]) AS w(pid, start)
+				ON a.pid = w.pid AND a.xact_start = w.start)`, pids, starts); err != nil {
 				return 0, s.wrap(op, err)
 			}
 		}
