@@ -14,6 +14,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/requestid"
 )
 
 // Admin serves the sync part of the admin API, under /admin/v1:
@@ -147,7 +148,7 @@ func (a *Admin) start(w http.ResponseWriter, r *http.Request, tenant string) {
 	}
 	run, err := a.Syncer.Begin(r.Context(), tenant, RunOptions{Full: body.Full, DryRun: body.DryRun, Trigger: TriggerAPI})
 	if err != nil {
-		writeKind(w, err)
+		writeKind(w, r, err)
 		return
 	}
 	go func() {
@@ -175,13 +176,13 @@ func (a *Admin) remember(rep *Report) {
 
 func (a *Admin) list(w http.ResponseWriter, r *http.Request, tenant string) {
 	if _, err := a.Syncer.Store.GetTenant(r.Context(), tenant); err != nil {
-		writeKind(w, err)
+		writeKind(w, r, err)
 		return
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	runs, err := a.Syncer.Store.ListSyncRuns(r.Context(), tenant, limit)
 	if err != nil {
-		writeKind(w, err)
+		writeKind(w, r, err)
 		return
 	}
 	out := struct {
@@ -196,13 +197,13 @@ func (a *Admin) list(w http.ResponseWriter, r *http.Request, tenant string) {
 func (a *Admin) get(w http.ResponseWriter, r *http.Request, tenant string, id int64) {
 	run, err := a.Syncer.Store.GetSyncRun(r.Context(), tenant, id)
 	if err != nil {
-		writeKind(w, err)
+		writeKind(w, r, err)
 		return
 	}
 	out := RunToJSON(run)
 	errs, err := a.Syncer.Store.ListSyncRunErrors(r.Context(), id, 100)
 	if err != nil {
-		writeKind(w, err)
+		writeKind(w, r, err)
 		return
 	}
 	for _, e := range errs {
@@ -229,7 +230,7 @@ func writeErr(w http.ResponseWriter, status int, msg string) {
 }
 
 // writeKind maps an error's kind to a status once, here at the edge.
-func writeKind(w http.ResponseWriter, err error) {
+func writeKind(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	switch errkind.Of(err) {
 	case errkind.NotFound:
@@ -246,6 +247,9 @@ func writeKind(w http.ResponseWriter, err error) {
 	msg := errkind.Message(err)
 	if msg == "" || errors.Is(err, errkind.Other) {
 		msg = err.Error()
+	}
+	if id := requestid.FromContext(r.Context()); id != "" && status >= 500 {
+		msg += " (request id " + id + ")" // support finds the request's log lines by it
 	}
 	writeErr(w, status, msg)
 }

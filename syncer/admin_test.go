@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oktasync/oktasync/appstore/storetest"
+	"github.com/oktasync/oktasync/requestid"
 	"github.com/oktasync/oktasync/syncer"
 )
 
@@ -111,5 +112,28 @@ func TestAdminAPI(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("empty token configured: %d", resp.StatusCode)
+	}
+}
+
+// TestAdminServerErrorNamesRequestID: an answer the server could not give (its database
+// gone) names the request id, so that support can find the request's log lines.
+func TestAdminServerErrorNamesRequestID(t *testing.T) {
+	h := newHarness(t, storetest.SQLite, harnessOpts{})
+	admin := &syncer.Admin{Syncer: h.syncer, Token: "s3cret-admin", BaseCtx: context.Background()}
+	srv := httptest.NewServer(requestid.Middleware(admin))
+	defer srv.Close()
+	h.syncer.Store.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/admin/v1/tenants/default/sync", nil)
+	req.Header.Set("Authorization", "Bearer s3cret-admin")
+	req.Header.Set(requestid.Header, "adm-req-9")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode < 500 || !strings.Contains(body.Error, "adm-req-9") {
+		t.Fatalf("status %d, error %q; want a 5xx naming the request id", resp.StatusCode, body.Error)
 	}
 }
