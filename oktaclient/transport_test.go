@@ -246,3 +246,32 @@ func equalDurations(a, b []time.Duration) bool {
 	}
 	return true
 }
+
+// TestTransportObservesEveryAttempt: Observe sees each attempt, retries included, with
+// its family, status (0 without an answer) and X-Rate-Limit-Remaining (-1 without one).
+func TestTransportObservesEveryAttempt(t *testing.T) {
+	clk := newFakeClock(t0)
+	base := &scripted{answers: []answer{
+		{err: errDial},
+		{status: 429, header: rateHeaders(100, 0, t0.Add(time.Second), t0)},
+		{status: 200, header: rateHeaders(100, 57, t0.Add(time.Minute), t0)},
+	}}
+	tr := newTestTransport(clk, base, 3)
+	var seen []Attempt
+	tr.observe = func(a Attempt) { seen = append(seen, a) }
+	req, _ := http.NewRequest("GET", "https://example.okta.com/api/v1/apps/0oa1/users", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := []Attempt{{"apps", 0, -1}, {"apps", 429, 0}, {"apps", 200, 57}}
+	if len(seen) != len(want) {
+		t.Fatalf("observed %+v, want %+v", seen, want)
+	}
+	for i := range want {
+		if seen[i] != want[i] {
+			t.Errorf("attempt %d observed as %+v, want %+v", i+1, seen[i], want[i])
+		}
+	}
+}
