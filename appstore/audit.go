@@ -53,7 +53,7 @@ func (s *sqlStore) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, e
 		ResourceID   string `db:"resource_id"`
 		Changes      string `db:"changes"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT id, at, tenant_id, actor, operation, resource_type, resource_id, changes FROM audit_events WHERE `+where+` ORDER BY id DESC LIMIT ?`),
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT id, at, tenant_id, actor, operation, resource_type, resource_id, changes FROM audit_events WHERE `+where+` ORDER BY id DESC LIMIT ?`),
 		append(args, q.Limit)...); err != nil {
 		return nil, s.wrap("appstore.ListAudit", err)
 	}
@@ -101,7 +101,7 @@ func (s *sqlStore) DueMail(ctx context.Context, limit int) ([]Mail, error) {
 		limit = 50
 	}
 	var rows []mailRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT id, tenant_id, recipient, subject, body, attempts, next_attempt, last_error, sent_at, created_at
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT id, tenant_id, recipient, subject, body, attempts, next_attempt, last_error, sent_at, created_at
 		FROM mail_queue WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`), s.micros(), limit); err != nil {
 		return nil, s.wrap("appstore.DueMail", err)
 	}

@@ -36,7 +36,7 @@ const authEpochQuery = `SELECT n FROM auth_epoch WHERE id = 1`
 
 // authEpoch reads the current auth epoch.
 func (s *sqlStore) authEpoch(ctx context.Context) (int64, error) {
-	st, err := s.prepared(ctx, s.db, s.q(authEpochQuery))
+	st, err := s.prepared(ctx, s.rdb, s.q(authEpochQuery))
 	if err != nil {
 		return 0, err
 	}

@@ -259,7 +259,7 @@ func (s *sqlStore) ListCredentials(ctx context.Context, tenantID string) ([]Cred
 		return nil, err
 	}
 	var rows []credRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+credCols+` FROM credentials WHERE tenant_id = ? ORDER BY kind DESC, slot, created_at, id`), tenantID); err != nil {
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT `+credCols+` FROM credentials WHERE tenant_id = ? ORDER BY kind DESC, slot, created_at, id`), tenantID); err != nil {
 		return nil, s.wrap("appstore.ListCredentials", err)
 	}
 	out := make([]Credential, len(rows))
@@ -338,7 +338,7 @@ func (s *sqlStore) AuthenticateToken(ctx context.Context, secret string) (Tenant
 		// index on bearer hashes serves the statement's generic plan too.
 		hash := hashToken(secret)
 		var r authRow
-		st, err := s.prepared(ctx, s.db, s.q(authSelect+` WHERE c.kind = '`+CredentialBearer+`' AND c.secret_hash = ?`))
+		st, err := s.prepared(ctx, s.rdb, s.q(authSelect+` WHERE c.kind = '`+CredentialBearer+`' AND c.secret_hash = ?`))
 		if err == nil {
 			err = st.GetContext(ctx, &r, hash)
 		}
@@ -362,7 +362,7 @@ func (s *sqlStore) AuthenticateBasic(ctx context.Context, username, password str
 		var r authRow
 		err := sql.ErrNoRows
 		if lookupable(username, password) {
-			err = s.db.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = '`+CredentialBasic+`' AND c.username = ?`), username)
+			err = s.rdb.GetContext(ctx, &r, s.q(authSelect+` WHERE c.kind = '`+CredentialBasic+`' AND c.username = ?`), username)
 		}
 		if err != nil {
 			if s.wrapKind(err) == errkind.NotFound {
@@ -438,8 +438,16 @@ func (s *sqlStore) touchLastUsed(ctx context.Context, c Credential) (Credential,
 	if !c.LastUsed.IsZero() && now.Sub(c.LastUsed) <= lastUsedEvery {
 		return c, false
 	}
-	// Best effort: a failed bookkeeping write must not refuse a valid credential.
-	_, _ = s.db.ExecContext(ctx, s.q(`UPDATE credentials SET last_used_at = ? WHERE id = ?`), now.UnixMicro(), c.ID)
+	// Best effort, and off the request: a failed bookkeeping write must not refuse a
+	// valid credential, and on SQLite a request must not wait for the single writer
+	// (busy with someone else's slow transaction) just to record when it was seen.
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, _ = s.db.ExecContext(wctx, s.q(`UPDATE credentials SET last_used_at = ? WHERE id = ?`), now.UnixMicro(), c.ID)
+	}()
 	c.LastUsed = fromMicros(now.UnixMicro())
 	return c, true
 }

@@ -223,6 +223,9 @@ func (postgres) unavailable(err error) string {
 		return "database shutting down or starting up"
 	case pe.Code == "53300":
 		return "database has no free connections"
+	case pe.Code == "57014":
+		// query_canceled: the request's deadline passed (lib/pq cancels the query).
+		return "query interrupted at the request's deadline"
 	case pe.Code == "40001", pe.Code == "40P01":
 		return "database write conflict; retry"
 	case pe.Code == "42P01", pe.Code == "3F000":

@@ -288,13 +288,13 @@ func (s *sqlStore) ListEvents(ctx context.Context, q EventQuery) (EventPage, err
 		}
 	}
 	var bodies []string
-	if err := s.db.SelectContext(ctx, &bodies, s.q(`SELECT body FROM events WHERE `+where+` ORDER BY seq LIMIT ?`), append(args, q.Limit)...); err != nil {
+	if err := s.rdb.SelectContext(ctx, &bodies, s.q(`SELECT body FROM events WHERE `+where+` ORDER BY seq LIMIT ?`), append(args, q.Limit)...); err != nil {
 		return EventPage{}, s.wrap(op, err)
 	}
 	// The horizon is read after the events: a prune committed in between shows in it,
 	// so a page with a hole is never served.
 	if q.After > 0 {
-		pruned, err := s.eventMark(ctx, s.db, "pruned")
+		pruned, err := s.eventMark(ctx, s.rdb, "pruned")
 		if err != nil {
 			return EventPage{}, err
 		}

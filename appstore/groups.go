@@ -212,7 +212,7 @@ func (s *sqlStore) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	if g.Members == nil {
 		g.Members = []Member{}
 	}
-	return s.withDisplays(ctx, s.db, g)
+	return s.withDisplays(ctx, s.rdb, g)
 }
 
 // withDisplays fills in member display names.
@@ -287,11 +287,11 @@ func (s *sqlStore) getGroup(ctx context.Context, q sqlx.QueryerContext, tenantID
 }
 
 func (s *sqlStore) GetGroup(ctx context.Context, tenantID, id string, withMembers bool) (Group, error) {
-	g, err := s.getGroup(ctx, s.db, tenantID, id, false)
+	g, err := s.getGroup(ctx, s.rdb, tenantID, id, false)
 	if err != nil || !withMembers {
 		return g, err
 	}
-	return s.withDisplays(ctx, s.db, g)
+	return s.withDisplays(ctx, s.rdb, g)
 }
 
 func (s *sqlStore) UpdateGroup(ctx context.Context, tenantID, id string, fn func(*Group) error) (Group, error) {
@@ -494,7 +494,7 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, tenantID, id string) error {
 func (s *sqlStore) ListGroups(ctx context.Context, tenantID string, q Query) (Page[Group], error) {
 	b := &sqlBuilder{d: s.d, res: scimschema.GroupResource(), table: "groups"}
 	where, args, q := listWhere("groups", tenantID, q)
-	total, rows, err := listRows[groupRow](ctx, s, "appstore.ListGroups", b, groupCols, where, args, q)
+	total, rows, err := listRows[groupRow](ctx, s, "appstore.ListGroups", tenantID, b, groupCols, where, args, q)
 	page := Page[Group]{Total: total}
 	if err != nil || rows == nil {
 		return page, err
@@ -506,7 +506,7 @@ func (s *sqlStore) ListGroups(ctx context.Context, tenantID string, q Query) (Pa
 		ids = append(ids, r.ID)
 	}
 	if q.WithMembers && len(ids) > 0 {
-		ms, err := s.members(ctx, s.db, ids)
+		ms, err := s.members(ctx, s.rdb, ids)
 		if err != nil {
 			return page, err
 		}

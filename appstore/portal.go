@@ -133,7 +133,7 @@ func (s *sqlStore) CreateSetupLink(ctx context.Context, l SetupLink) (SetupLink,
 
 func (s *sqlStore) ListSetupLinks(ctx context.Context, tenantID string) ([]SetupLink, error) {
 	var rows []setupLinkRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+setupLinkCols+` FROM setup_links
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT `+setupLinkCols+` FROM setup_links
 		WHERE tenant_id = ? AND revoked_at IS NULL AND expires_at > ? AND NOT (one_time AND used_at IS NOT NULL)
 		ORDER BY created_at DESC, id`), tenantID, s.micros()); err != nil {
 		return nil, s.wrap("appstore.ListSetupLinks", err)
@@ -232,7 +232,7 @@ func (s *sqlStore) CreateSession(ctx context.Context, sess Session, idle, absolu
 func (s *sqlStore) TouchSession(ctx context.Context, secret string, idle time.Duration) (Session, error) {
 	const op = "appstore.TouchSession"
 	var r sessionRow
-	err := s.db.GetContext(ctx, &r, s.q(`SELECT `+sessionCols+` FROM web_sessions WHERE secret_hash = ?`), hashToken(secret))
+	err := s.rdb.GetContext(ctx, &r, s.q(`SELECT `+sessionCols+` FROM web_sessions WHERE secret_hash = ?`), hashToken(secret))
 	if s.wrapKind(err) == errkind.NotFound {
 		return Session{}, errkind.Errorf(op, errkind.Unauthorized, "no such session")
 	}

@@ -204,7 +204,7 @@ func (s *sqlStore) ListSCIMRequests(ctx context.Context, q SCIMRequestQuery) (SC
 		cond = strings.Join(where, " AND ")
 	}
 	var rows []scimRequestRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT id, `+scimRequestCols+` FROM scim_requests WHERE `+cond+` ORDER BY id DESC LIMIT ?`),
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT id, `+scimRequestCols+` FROM scim_requests WHERE `+cond+` ORDER BY id DESC LIMIT ?`),
 		append(args, q.Limit+1)...); err != nil {
 		return SCIMRequestPage{}, s.wrap(op, err)
 	}

@@ -21,7 +21,24 @@ type sqlBuilder struct {
 	table string // "users" or "groups"
 	args  []any
 	n     int // alias counter
+	cost  int // the filter's cost so far; see MaxFilterCost
 }
+
+// MaxFilterCost bounds what one filter may ask of the database. A comparison costs 1,
+// and 2 when it reads a value out of the JSON document; each multi-valued attribute
+// searched costs 6 more for its JSON array (2 for group memberships, a join), because
+// every row's array is expanded. Okta's and Entra's filters cost 1 to 10. A filter above
+// the bound is refused (400 invalidFilter) rather than left to occupy the database for
+// seconds: it scales with the number of users times the number of such terms.
+const MaxFilterCost = 40
+
+// Filter costs, as MaxFilterCost describes them.
+const (
+	costCompare   = 1
+	costJSONValue = 1
+	costJSONArray = 6
+	costJoin      = 2
+)
 
 // accessor is how one attribute value is read in SQL.
 type accessor struct {
@@ -35,6 +52,7 @@ type accessor struct {
 	ci       bool   // compare case-insensitively
 	constant string // meta.resourceType: compared in Go
 	notNull  bool   // the column is NOT NULL, so comparisons are never NULL
+	json     bool   // the value is read out of the JSON document
 }
 
 // elements is a multi-valued attribute seen as rows: EXISTS (SELECT 1 FROM from WHERE corr AND ...).
@@ -233,7 +251,7 @@ func (b *sqlBuilder) single(owner *scimschema.Schema, a *scimschema.Attribute, s
 }
 
 func (b *sqlBuilder) jsonAccessor(a *scimschema.Attribute, doc string, keys ...string) accessor {
-	return accessor{typ: a.Type, ci: !a.CaseExact,
+	return accessor{typ: a.Type, ci: !a.CaseExact, json: true,
 		text:    b.d.jsonText(doc, keys...),
 		num:     b.d.jsonNumber(doc, keys...),
 		isTrue:  b.d.jsonIs(doc, "true", keys...),
@@ -250,6 +268,7 @@ func (b *sqlBuilder) elementsOf(p scimfilter.AttrPath) (*elements, error) {
 		return nil, fmt.Errorf("%s is not multi-valued", a.Name)
 	}
 	al := b.alias()
+	b.cost += costJoin
 	switch {
 	case b.table == "groups" && a.Name == "members":
 		return &elements{attr: a,
@@ -286,12 +305,13 @@ func (b *sqlBuilder) elementsOf(p scimfilter.AttrPath) (*elements, error) {
 		keys = append(keys, owner.ID)
 	}
 	keys = append(keys, a.Name)
+	b.cost += costJSONArray - costJoin
 	return &elements{attr: a,
 		from: b.d.jsonElements("users.attrs", al, keys...),
 		corr: "1=1",
 		field: func(sub *scimschema.Attribute) (accessor, error) {
 			if sub == a { // simple multi-valued: the element itself
-				return accessor{typ: a.Type, ci: !a.CaseExact, text: b.d.elemText(al), num: b.d.elemNumber(al),
+				return accessor{typ: a.Type, ci: !a.CaseExact, json: true, text: b.d.elemText(al), num: b.d.elemNumber(al),
 					isTrue: b.d.elemIs(al, "true"), isFalse: b.d.elemIs(al, "false")}, nil
 			}
 			return b.jsonAccessor(sub, b.d.elemDoc(al), sub.Name), nil
@@ -302,6 +322,10 @@ func (b *sqlBuilder) elementsOf(p scimfilter.AttrPath) (*elements, error) {
 // test, and "ne" is the negation of "eq", so that absent attributes are "not equal".
 func (b *sqlBuilder) compare(acc accessor, c *scimfilter.Compare, name string) (string, error) {
 	op := strings.ToLower(c.Op)
+	b.cost += costCompare
+	if acc.json {
+		b.cost += costJSONValue
+	}
 	if acc.constant != "" {
 		return b.compareConstant(acc.constant, op, c.Value, name)
 	}

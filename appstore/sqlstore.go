@@ -24,7 +24,11 @@ import (
 
 // sqlStore implements Store over sqlx for both backends; d carries their differences.
 type sqlStore struct {
+	// db runs writes, and every transaction. On SQLite it is the single writer
+	// connection; rdb is the pool reads outside transactions use (the same pool as db
+	// on PostgreSQL), so that a slow read never queues a write or another read.
 	db  *sqlx.DB
+	rdb *sqlx.DB
 	d   dialect
 	now func() time.Time
 
@@ -34,8 +38,9 @@ type sqlStore struct {
 	basicMu    sync.Mutex
 	basicCache map[string]time.Time
 
-	stmts stmtCache
-	auth  authCache
+	stmts  stmtCache
+	rstmts stmtCache // statements prepared on rdb when it is a pool of its own
+	auth   authCache
 
 	// pending holds the events of running transactions (*sqlx.Tx -> *pendingEvents).
 	pending sync.Map
@@ -44,6 +49,12 @@ type sqlStore struct {
 
 	// file is the SQLite database file as opened (zero on PostgreSQL).
 	file dbFile
+
+	// heavy bounds the costly listings running at once; see heavyGate.
+	heavy *heavyGate
+
+	// bg counts background bookkeeping writes, waited for by Close.
+	bg sync.WaitGroup
 }
 
 func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
@@ -75,7 +86,28 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.file, err = openedFile(path); err != nil {
+	// Readers beside the writer: WAL lets them read the last committed state while the
+	// writer writes. They open the file read-only, so that one opened after the file was
+	// deleted fails instead of creating an empty database.
+	rdb, err := sqlx.Open("sqlite", "file:"+sqliteURIPath(path)+"?mode=ro&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+	if err != nil {
+		s.Close()
+		return nil, errkind.E("appstore.Open", errkind.Invalid, "bad SQLite path "+path, err)
+	}
+	rdb.SetMaxOpenConns(SQLiteReaders)
+	rdb.SetMaxIdleConns(SQLiteReaders)
+	s.rdb = rdb
+	// Half the readers for costly listings, one of them per tenant: the other half
+	// is always free for the look-ups every request makes.
+	s.heavy = newHeavyGate(SQLiteReaders/2, 1)
+	// The file SQLite opened, as SQLite names it: the DSN is a URI, in which a path
+	// holding '#' or '?' does not name what it seems to.
+	opened := path
+	if err := db.GetContext(ctx, &opened, `SELECT file FROM pragma_database_list WHERE name = 'main'`); err != nil {
+		s.Close()
+		return nil, s.wrap("appstore.Open", err)
+	}
+	if s.file, err = openedFile(opened); err != nil {
 		s.Close()
 		return nil, errkind.E("appstore.Open", errkind.Permanent, "reading the SQLite file "+path, err)
 	}
@@ -88,8 +120,15 @@ func sqliteURIPath(path string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
+// SQLiteReaders is the size of the SQLite store's pool of read connections.
+const SQLiteReaders = 4
+
+// postgresHeavy is how many costly listings may run at once on PostgreSQL: half its
+// pool of connections (see openPostgres), a quarter of those per tenant.
+const postgresHeavy = 16
+
 func finishOpen(ctx context.Context, db *sqlx.DB, d dialect) (*sqlStore, error) {
-	s := &sqlStore{db: db, d: d, now: time.Now, basicCache: map[string]time.Time{}}
+	s := &sqlStore{db: db, rdb: db, heavy: newHeavyGate(postgresHeavy, postgresHeavy/4), d: d, now: time.Now, basicCache: map[string]time.Time{}}
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -105,7 +144,11 @@ func (s *sqlStore) Backend() string { return s.d.name() }
 
 // Close releases the cached statements and the database.
 func (s *sqlStore) Close() error {
+	s.bg.Wait()
 	s.closeStmts()
+	if s.rdb != s.db {
+		s.rdb.Close()
+	}
 	return s.db.Close()
 }
 

@@ -23,9 +23,13 @@ type stmtCache struct {
 // connection, and SQLite's pool has only the one the transaction holds.
 func (s *sqlStore) prepared(ctx context.Context, q sqlx.QueryerContext, query string) (*sqlx.Stmt, error) {
 	tx, inTx := q.(*sqlx.Tx)
-	s.stmts.mu.Lock()
-	st, ok := s.stmts.stmts[query]
-	s.stmts.mu.Unlock()
+	cache, db := &s.stmts, s.db
+	if q == sqlx.QueryerContext(s.rdb) && s.rdb != s.db {
+		cache, db = &s.rstmts, s.rdb
+	}
+	cache.mu.Lock()
+	st, ok := cache.stmts[query]
+	cache.mu.Unlock()
 	if ok {
 		if inTx {
 			return tx.StmtxContext(ctx, st), nil
@@ -36,22 +40,22 @@ func (s *sqlStore) prepared(ctx context.Context, q sqlx.QueryerContext, query st
 		return tx.PreparexContext(ctx, query)
 	}
 	// Prepared without holding the lock: preparing waits for a connection, and on
-	// SQLite's only one a transaction may be waiting for the lock to find its own
+	// SQLite's only writer a transaction may be waiting for the lock to find its own
 	// statements.
-	st, err := s.db.PreparexContext(ctx, query)
+	st, err := db.PreparexContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	s.stmts.mu.Lock()
-	defer s.stmts.mu.Unlock()
-	if have, ok := s.stmts.stmts[query]; ok { // prepared meanwhile by another caller
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if have, ok := cache.stmts[query]; ok { // prepared meanwhile by another caller
 		st.Close()
 		return have, nil
 	}
-	if s.stmts.stmts == nil {
-		s.stmts.stmts = map[string]*sqlx.Stmt{}
+	if cache.stmts == nil {
+		cache.stmts = map[string]*sqlx.Stmt{}
 	}
-	s.stmts.stmts[query] = st
+	cache.stmts[query] = st
 	return st, nil
 }
 
@@ -68,10 +72,12 @@ func (s *sqlStore) warmStatements(ctx context.Context) error {
 
 // closeStmts releases the cached statements.
 func (s *sqlStore) closeStmts() {
-	s.stmts.mu.Lock()
-	defer s.stmts.mu.Unlock()
-	for _, st := range s.stmts.stmts {
-		st.Close()
+	for _, c := range []*stmtCache{&s.stmts, &s.rstmts} {
+		c.mu.Lock()
+		for _, st := range c.stmts {
+			st.Close()
+		}
+		c.stmts = nil
+		c.mu.Unlock()
 	}
-	s.stmts.stmts = nil
 }

@@ -205,7 +205,7 @@ func (s *sqlStore) ScanSyncUsers(ctx context.Context, tenantID string, q ScanQue
 		where += ` AND users.okta_user_id IS NOT NULL`
 	}
 	var rows []syncUserRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+syncUserCols+` FROM users WHERE `+where+` ORDER BY users.id LIMIT ?`),
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT `+syncUserCols+` FROM users WHERE `+where+` ORDER BY users.id LIMIT ?`),
 		tenantID, q.AfterID, q.Limit); err != nil {
 		return nil, s.wrap("appstore.ScanSyncUsers", err)
 	}
@@ -229,7 +229,7 @@ func (s *sqlStore) CountSyncUsers(ctx context.Context, tenantID string, q ScanQu
 		where += ` AND users.okta_user_id IS NOT NULL`
 	}
 	var n int64
-	if err := s.db.GetContext(ctx, &n, s.q(`SELECT count(*) FROM users WHERE `+where), tenantID, q.AfterID); err != nil {
+	if err := s.rdb.GetContext(ctx, &n, s.q(`SELECT count(*) FROM users WHERE `+where), tenantID, q.AfterID); err != nil {
 		return 0, s.wrap("appstore.CountSyncUsers", err)
 	}
 	return n, nil
@@ -257,7 +257,7 @@ func (s *sqlStore) FindSyncUsers(ctx context.Context, tenantID, by string, value
 		// No ORDER BY: with one, SQLite prefers walking an index in id order over all
 		// the tenant's users to looking each value up (measured: seconds per call at a
 		// million users).
-		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+syncUserCols+` FROM users WHERE users.tenant_id = ? AND users.deleted_at IS NULL AND users.`+by+` IN (`+placeholders(len(chunk))+`)`), args...); err != nil {
+		if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT `+syncUserCols+` FROM users WHERE users.tenant_id = ? AND users.deleted_at IS NULL AND users.`+by+` IN (`+placeholders(len(chunk))+`)`), args...); err != nil {
 			return nil, s.wrap(op, err)
 		}
 		for _, r := range rows {
@@ -298,7 +298,7 @@ func (s *sqlStore) SyncStates(ctx context.Context, tenantID string, userIDs []st
 			args = append(args, v)
 		}
 		var rows []syncStateRow
-		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT user_id, tenant_id, okta_user_id, snapshot, okta_status, last_error, unmatched, updated_at
+		if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT user_id, tenant_id, okta_user_id, snapshot, okta_status, last_error, unmatched, updated_at
 			FROM sync_state WHERE tenant_id = ? AND user_id IN (`+placeholders(len(chunk))+`)`), args...); err != nil {
 			return nil, s.wrap("appstore.SyncStates", err)
 		}
@@ -421,12 +421,12 @@ func (s *sqlStore) getOktaConnection(ctx context.Context, q sqlx.QueryerContext,
 }
 
 func (s *sqlStore) GetOktaConnection(ctx context.Context, tenantID string) (OktaConnection, error) {
-	return s.getOktaConnection(ctx, s.db, tenantID)
+	return s.getOktaConnection(ctx, s.rdb, tenantID)
 }
 
 func (s *sqlStore) ListOktaConnections(ctx context.Context) ([]OktaConnection, error) {
 	var rows []oktaConnRow
-	if err := s.db.SelectContext(ctx, &rows, `SELECT `+oktaConnCols+` FROM okta_connections ORDER BY tenant_id`); err != nil {
+	if err := s.rdb.SelectContext(ctx, &rows, `SELECT `+oktaConnCols+` FROM okta_connections ORDER BY tenant_id`); err != nil {
 		return nil, s.wrap("appstore.ListOktaConnections", err)
 	}
 	out := make([]OktaConnection, 0, len(rows))

@@ -129,7 +129,7 @@ func SyncRunResource(r SyncRun) event.SyncRun {
 
 func (s *sqlStore) GetSyncRun(ctx context.Context, tenantID string, id int64) (SyncRun, error) {
 	var r syncRunRow
-	if err := s.db.GetContext(ctx, &r, s.q(`SELECT `+syncRunCols+` FROM sync_runs WHERE tenant_id = ? AND id = ?`), tenantID, id); err != nil {
+	if err := s.rdb.GetContext(ctx, &r, s.q(`SELECT `+syncRunCols+` FROM sync_runs WHERE tenant_id = ? AND id = ?`), tenantID, id); err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			return SyncRun{}, errkind.Errorf("appstore.GetSyncRun", errkind.NotFound, "no run %d in tenant %q", id, tenantID)
 		}
@@ -147,7 +147,7 @@ func (s *sqlStore) ListSyncRuns(ctx context.Context, tenantID string, limit int)
 		where, args = "tenant_id = ?", append(args, tenantID)
 	}
 	var rows []syncRunRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+syncRunCols+` FROM sync_runs WHERE `+where+` ORDER BY id DESC LIMIT ?`), append(args, limit)...); err != nil {
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT `+syncRunCols+` FROM sync_runs WHERE `+where+` ORDER BY id DESC LIMIT ?`), append(args, limit)...); err != nil {
 		return nil, s.wrap("appstore.ListSyncRuns", err)
 	}
 	out := make([]SyncRun, 0, len(rows))
@@ -206,7 +206,7 @@ func (s *sqlStore) ListSyncRunErrors(ctx context.Context, runID int64, limit int
 		Message  string `db:"message"`
 		At       int64  `db:"at"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT run_id, user_id, user_name, action, message, at FROM sync_run_errors WHERE run_id = ? ORDER BY id LIMIT ?`), runID, limit); err != nil {
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT run_id, user_id, user_name, action, message, at FROM sync_run_errors WHERE run_id = ? ORDER BY id LIMIT ?`), runID, limit); err != nil {
 		return nil, s.wrap("appstore.ListSyncRunErrors", err)
 	}
 	out := make([]SyncRunError, len(rows))
@@ -232,7 +232,7 @@ func (s *sqlStore) LockTenantSync(ctx context.Context, tenantID string) (func(),
 		// Another process on the same file (the CLI next to a running server) is kept
 		// out by a lock file beside the database, which dies with its holder.
 		var file string
-		if err := s.db.GetContext(ctx, &file, `SELECT file FROM pragma_database_list WHERE name = 'main'`); err != nil {
+		if err := s.rdb.GetContext(ctx, &file, `SELECT file FROM pragma_database_list WHERE name = 'main'`); err != nil {
 			sqliteLocks.Delete(key)
 			return nil, s.wrap(op, err)
 		}

@@ -108,12 +108,12 @@ func (s *sqlStore) getTenant(ctx context.Context, q sqlx.QueryerContext, id stri
 func (s *sqlStore) wrapKind(err error) errkind.Kind { return errkind.Of(s.wrap("", err)) }
 
 func (s *sqlStore) GetTenant(ctx context.Context, id string) (Tenant, error) {
-	return s.getTenant(ctx, s.db, id, false)
+	return s.getTenant(ctx, s.rdb, id, false)
 }
 
 func (s *sqlStore) ListTenants(ctx context.Context) ([]Tenant, error) {
 	var rows []tenantRow
-	if err := s.db.SelectContext(ctx, &rows, `SELECT `+tenantCols+` FROM tenants ORDER BY id`); err != nil {
+	if err := s.rdb.SelectContext(ctx, &rows, `SELECT `+tenantCols+` FROM tenants ORDER BY id`); err != nil {
 		return nil, s.wrap("appstore.ListTenants", err)
 	}
 	out := make([]Tenant, 0, len(rows))
@@ -241,7 +241,7 @@ func (s *sqlStore) AddAttribute(ctx context.Context, tenantID string, a scimsche
 }
 
 func (s *sqlStore) ListAttributes(ctx context.Context, tenantID string) ([]scimschema.CustomAttr, error) {
-	return s.listAttributes(ctx, s.db, tenantID)
+	return s.listAttributes(ctx, s.rdb, tenantID)
 }
 
 func (s *sqlStore) listAttributes(ctx context.Context, q sqlx.QueryerContext, tenantID string) ([]scimschema.CustomAttr, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -211,7 +212,7 @@ func (s *sqlStore) getUser(ctx context.Context, q sqlx.QueryerContext, tenantID,
 }
 
 func (s *sqlStore) GetUser(ctx context.Context, tenantID, id string) (User, error) {
-	return s.getUser(ctx, s.db, tenantID, id, false)
+	return s.getUser(ctx, s.rdb, tenantID, id, false)
 }
 
 func (s *sqlStore) GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error) {
@@ -239,7 +240,7 @@ func (s *sqlStore) lookupUser(ctx context.Context, tenantID, userName string, wi
 	err := sql.ErrNoRows
 	if lookupable(tenantID, userName) {
 		var st *sqlx.Stmt
-		st, err = s.prepared(ctx, s.db, s.q(`SELECT `+cols+` FROM users WHERE `+cond+` AND deleted_at IS NULL`))
+		st, err = s.prepared(ctx, s.rdb, s.q(`SELECT `+cols+` FROM users WHERE `+cond+` AND deleted_at IS NULL`))
 		if err == nil {
 			err = st.GetContext(ctx, &r, args...)
 		}
@@ -410,13 +411,13 @@ func (s *sqlStore) dropMember(ctx context.Context, tx *sqlx.Tx, tenantID string,
 }
 
 func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Page[User], error) {
-	res, err := s.userResource(ctx, s.db, tenantID)
+	res, err := s.userResource(ctx, s.rdb, tenantID)
 	if err != nil {
 		return Page[User]{}, err
 	}
 	b := &sqlBuilder{d: s.d, res: res, table: "users"}
 	where, args, q := listWhere("users", tenantID, q)
-	total, rows, err := listRows[userRow](ctx, s, "appstore.ListUsers", b, userCols, where, args, q)
+	total, rows, err := listRows[userRow](ctx, s, "appstore.ListUsers", tenantID, b, userCols, where, args, q)
 	page := Page[User]{Total: total}
 	if err != nil || rows == nil {
 		return page, err
@@ -435,12 +436,19 @@ func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Pag
 // listRows runs a listing of b's table: the count of every row matching where and
 // q.Filter, then the page of rows that q asks for, in q's order. rows is nil when no
 // page is wanted (count=0, or startIndex past the end).
-func listRows[R any](ctx context.Context, s *sqlStore, op string, b *sqlBuilder, cols, where string, args []any, q Query) (total int, rows []R, err error) {
+func listRows[R any](ctx context.Context, s *sqlStore, op, tenantID string, b *sqlBuilder, cols, where string, args []any, q Query) (total int, rows []R, err error) {
 	count, page, args, err := listSQL(b, cols, where, args, q)
 	if err != nil {
 		return 0, nil, errkind.E(op, errkind.Invalid, err.Error(), nil)
 	}
-	if err := s.db.GetContext(ctx, &total, s.q(count), args...); err != nil {
+	if heavy(q.Filter, b.cost) {
+		release, err := s.heavy.enter(ctx, tenantID)
+		if err != nil {
+			return 0, nil, s.wrap(op, err)
+		}
+		defer release()
+	}
+	if err := s.rdb.GetContext(ctx, &total, s.q(count), args...); err != nil {
 		return 0, nil, s.wrap(op, err)
 	}
 	limit, offset, ok := pageBounds(q, total)
@@ -448,7 +456,7 @@ func listRows[R any](ctx context.Context, s *sqlStore, op string, b *sqlBuilder,
 		return total, nil, nil
 	}
 	rows = []R{}
-	if err := s.db.SelectContext(ctx, &rows, s.q(page), append(args, limit, offset)...); err != nil {
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(page), append(args, limit, offset)...); err != nil {
 		return total, nil, s.wrap(op, err)
 	}
 	return total, rows, nil
@@ -461,6 +469,10 @@ func listSQL(b *sqlBuilder, cols, where string, args []any, q Query) (count, pag
 		cond, err := b.expr(q.Filter)
 		if err != nil {
 			return "", "", nil, err
+		}
+		if b.cost > MaxFilterCost {
+			return "", "", nil, fmt.Errorf("the filter is too costly to run (cost %d, limit %d: each comparison costs 1, 2 on an attribute stored as JSON, and each multi-valued attribute searched 6 more); split it into several requests",
+				b.cost, MaxFilterCost)
 		}
 		where += " AND " + cond
 		args = append(args, b.args...)
@@ -513,11 +525,11 @@ func (s *sqlStore) UserGroups(ctx context.Context, tenantID string, userIDs []st
 		var err error
 		if len(chunk) == 1 { // a single user's groups, after every write: parsed once
 			var st *sqlx.Stmt
-			if st, err = s.prepared(ctx, s.db, query); err == nil {
+			if st, err = s.prepared(ctx, s.rdb, query); err == nil {
 				err = st.SelectContext(ctx, &rows, args...)
 			}
 		} else {
-			err = s.db.SelectContext(ctx, &rows, query, args...)
+			err = s.rdb.SelectContext(ctx, &rows, query, args...)
 		}
 		if err != nil {
 			return nil, s.wrap("appstore.UserGroups", err)

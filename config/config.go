@@ -41,6 +41,9 @@ type Config struct {
 	MetricsListen string
 	// MetricsPerTenant ("true" or "false") adds a per-tenant SCIM request counter.
 	MetricsPerTenant string
+	// RequestTimeout bounds each SCIM request, its database queries included: a Go
+	// duration such as 30s.
+	RequestTimeout string
 }
 
 // setting describes one option: its flag, its environment variable and its default.
@@ -66,6 +69,7 @@ var settings = []setting{
 	{"metrics-listen", "OKTASYNC_METRICS_LISTEN", "", "address to serve /metrics on (host:port; default: the main listener)", func(c *Config) *string { return &c.MetricsListen }, false},
 	{"metrics-per-tenant", "OKTASYNC_METRICS_PER_TENANT", "false", "true adds a per-tenant SCIM request counter to /metrics", func(c *Config) *string { return &c.MetricsPerTenant }, false},
 	{"scim-log-retention", "OKTASYNC_SCIM_LOG_RETENTION", "7d", "how long the SCIM request log keeps requests (e.g. 7d, 36h; 0 turns the log off)", func(c *Config) *string { return &c.SCIMLogRetention }, false},
+	{"request-timeout", "OKTASYNC_REQUEST_TIMEOUT", "30s", "how long one SCIM request may take, its database queries included, before it is cut off with 503", func(c *Config) *string { return &c.RequestTimeout }, false},
 }
 
 // Error is a configuration error naming the flag or environment variable at fault.
@@ -196,6 +200,9 @@ func (c *Config) validate(source map[string]string) error {
 	if d, err := ParseRetention(c.WebhookRetryFor); err != nil || d == 0 {
 		bad("webhook-retry-for", "%q is not a positive duration (e.g. 72h, 3d)", c.WebhookRetryFor)
 	}
+	if d, err := time.ParseDuration(c.RequestTimeout); err != nil || d <= 0 {
+		bad("request-timeout", "%q is not a positive duration such as 30s", c.RequestTimeout)
+	}
 	return errors.Join(errs...)
 }
 
@@ -203,6 +210,12 @@ func (c *Config) validate(source map[string]string) error {
 func (c *Config) MetricsPerTenantOn() bool {
 	on, _ := strconv.ParseBool(c.MetricsPerTenant)
 	return on
+}
+
+// RequestTimeoutDuration is RequestTimeout parsed.
+func (c *Config) RequestTimeoutDuration() time.Duration {
+	d, _ := time.ParseDuration(c.RequestTimeout)
+	return d
 }
 
 // SCIMLogRetentionDuration is SCIMLogRetention parsed; 0 means the log is off.

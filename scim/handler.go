@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/requestid"
@@ -29,6 +30,7 @@ const (
 	DefaultMaxFilterLength    = 2048
 	DefaultMaxBodyBytes       = 1 << 20
 	DefaultMaxPatchOperations = 1000
+	DefaultRequestTimeout     = 30 * time.Second
 )
 
 // MediaType is the content type of every response body.
@@ -52,6 +54,10 @@ type Options struct {
 	// MaxPatchOperations caps the operations of one PATCH request (400 tooMany beyond);
 	// default DefaultMaxPatchOperations.
 	MaxPatchOperations int
+	// RequestTimeout bounds each request, its database queries included (a query still
+	// running at the deadline is interrupted on SQLite, cancelled on PostgreSQL, and the
+	// request answers 503); default DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// OnAuthenticated, when set, is told each request's tenant and credential once they
 	// are known (the request log keeps requests under their tenant with it).
 	OnAuthenticated func(ctx context.Context, tenantID, credentialID string)
@@ -72,6 +78,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxPatchOperations <= 0 {
 		o.MaxPatchOperations = DefaultMaxPatchOperations
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -112,6 +121,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, &Error{Status: http.StatusInternalServerError, Detail: "internal server error"})
 		}
 	}()
+	// Every query of the request runs under this deadline: one slow filter cannot hold
+	// a database connection, and so every other request, for longer than this.
+	tctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	r = r.WithContext(tctx)
 	tenant, cred, err := s.authenticate(r)
 	if err != nil {
 		var ae *authError

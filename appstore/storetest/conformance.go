@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
@@ -43,6 +44,8 @@ func Run(t *testing.T, open func(t testing.TB) appstore.Store) {
 		{"GroupRenameVsCreate", testGroupRenameVsCreate},
 		{"UserRenameVsCreate", testUserRenameVsCreate},
 		{"TokenCreateVsRemove", testTokenCreateVsRemove},
+		{"ReadsDuringWrite", testReadsDuringWrite},
+		{"QueriesHonourDeadline", testQueriesHonourDeadline},
 		{"Tokens", testTokens},
 		{"TokenCountRace", testTokenRace},
 		{"Basic", testBasic},
@@ -916,6 +919,81 @@ func testTokenCreateVsRemove(t *testing.T, s appstore.Store) {
 		if _, _, err := s.AuthenticateToken(ctx, secret); err != nil {
 			t.Fatalf("iteration %d: the new token does not authenticate: %v", i, err)
 		}
+	}
+}
+
+// Reads are served while a write transaction is open: a slow writer (or a slow query)
+// does not queue every request behind it.
+func testReadsDuringWrite(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := s.CreateToken(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := mustUser(t, s, "default", "reader@example.com", nil)
+	inWrite, release := make(chan struct{}), make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := s.UpdateUser(ctx, "default", u.ID, func(u *appstore.User) error {
+			close(inWrite)
+			<-release
+			u.Attrs["title"] = "Written"
+			return nil
+		})
+		wrote <- err
+	}()
+	<-inWrite
+	read := make(chan error, 1)
+	go func() {
+		got, err := s.GetUser(ctx, "default", u.ID)
+		if err == nil && got.Attrs["title"] != nil {
+			err = fmt.Errorf("read saw the uncommitted write: %v", got.Attrs)
+		}
+		if err == nil {
+			_, err = s.ListUsers(ctx, "default", appstore.Query{Filter: mustParse(t, `userName sw "reader"`), Count: 10})
+		}
+		if err == nil {
+			_, _, err = s.AuthenticateToken(ctx, secret)
+		}
+		read <- err
+	}()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatalf("read during a write: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		close(release)
+		t.Fatal("reads waited for an open write transaction")
+	}
+	close(release)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetUser(ctx, "default", u.ID); err != nil || got.Attrs["title"] != "Written" {
+		t.Fatalf("after the write: %v %v", got.Attrs, err)
+	}
+}
+
+// A query whose context has run out is stopped and reported as Transient (503 to a
+// SCIM client), on reads and writes alike, and the store keeps working afterwards.
+func testQueriesHonourDeadline(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	mustUser(t, s, "default", "deadline@example.com", nil)
+	expired, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	_, err := s.ListUsers(expired, "default", appstore.Query{Filter: mustParse(t, `title co "x"`), Count: 10})
+	mustKind(t, err, errkind.Transient)
+	_, err = s.CreateUser(expired, appstore.User{TenantID: "default", UserName: "late@example.com", Active: true})
+	mustKind(t, err, errkind.Transient)
+	if _, err := s.GetUserByUserName(ctx, "default", "late@example.com"); !errors.Is(err, errkind.NotFound) {
+		t.Fatalf("the write cut off by its deadline was stored: %v", err)
+	}
+	if _, err := s.GetUserByUserName(ctx, "default", "deadline@example.com"); err != nil {
+		t.Fatalf("store unusable after a deadline: %v", err)
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "serve", "[flags]", append([]string{"db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key", "scim-log-retention", "metrics-listen", "metrics-per-tenant"}, eventSettings...)...)
+	f := newFlags(e, "serve", "[flags]", append([]string{"db", "listen", "public-url", "log-level", "log-format", "smtp-url", "smtp-from", "admin-token", "secret-key", "scim-log-retention", "metrics-listen", "metrics-per-tenant", "request-timeout"}, eventSettings...)...)
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -151,7 +151,8 @@ func newSCIMHandler(cfg config.Config, store appstore.Store, log *slog.Logger, m
 			scimlog.Authenticated(ctx, tenantID, credentialID)
 			met.Authenticated(ctx, tenantID, credentialID)
 		},
-		OnAuthFailure: met.AuthFailure,
+		OnAuthFailure:  met.AuthFailure,
+		RequestTimeout: cfg.RequestTimeoutDuration(),
 	})))
 	retention := cfg.SCIMLogRetentionDuration()
 	if retention == 0 {
