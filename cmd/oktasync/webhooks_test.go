@@ -231,6 +231,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 			})
 			vars := map[string]string{"OKTASYNC_DB": dbURL, "OKTASYNC_SECRET_KEY": key, "OKTASYNC_WEBHOOK_ALLOW_PRIVATE": "true"}
 			p := startProc(t, vars)
+			waitUntil(t, "the first start's token", 10*time.Second, func() bool { return strings.Contains(p.stdout.String(), "API token:") })
 			scimURL, token := bootToken(t, p.stdout.String())
 			const users = 300
 			createUsers(t, scimURL, token, "k", users)
@@ -268,6 +269,8 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 	})
 	vars := map[string]string{"OKTASYNC_DB": dbURL, "OKTASYNC_SECRET_KEY": key, "OKTASYNC_WEBHOOK_ALLOW_PRIVATE": "true"}
 	p1 := startProc(t, vars)
+	// The child's output reaches the buffer through a pipe, possibly after /healthz answers.
+	waitUntil(t, "the first start's token", 10*time.Second, func() bool { return strings.Contains(p1.stdout.String(), "API token:") })
 	scimURL, token := bootToken(t, p1.stdout.String())
 	p2 := startProc(t, vars)
 	if strings.Contains(p2.stdout.String(), "API token:") {
