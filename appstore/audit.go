@@ -3,6 +3,7 @@ package appstore
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/oktasync/oktasync/errkind"
@@ -42,6 +43,27 @@ func (s *sqlStore) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, e
 	if q.ResourceID != "" {
 		where += " AND resource_id = ?"
 		args = append(args, q.ResourceID)
+	}
+	if q.Actor != "" {
+		if strings.Contains(q.Actor, ":") {
+			where += " AND actor = ?"
+			args = append(args, q.Actor)
+		} else { // a kind: every actor of it
+			where += " AND (actor = ? OR substr(actor, 1, ?) = ?)"
+			args = append(args, q.Actor, len(q.Actor)+1, q.Actor+":")
+		}
+	}
+	if !q.Since.IsZero() {
+		where += " AND at >= ?"
+		args = append(args, q.Since.UnixMicro())
+	}
+	if !q.Until.IsZero() {
+		where += " AND at < ?"
+		args = append(args, q.Until.UnixMicro())
+	}
+	if q.BeforeID > 0 {
+		where += " AND id < ?"
+		args = append(args, q.BeforeID)
 	}
 	var rows []struct {
 		ID           int64  `db:"id"`

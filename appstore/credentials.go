@@ -216,7 +216,7 @@ func (s *sqlStore) CreateBasic(ctx context.Context, tenantID, username, password
 	const op = "appstore.CreateBasic"
 	username = strings.TrimSpace(username)
 	if username == "" || strings.Contains(username, ":") {
-		return Credential{}, errkind.Errorf(op, errkind.Invalid, "username must be non-empty and contain no ':'")
+		return Credential{}, errkind.InvalidField(op, "username", "username must be non-empty and contain no ':'")
 	}
 	if err := checkIndexed(op, "username", username); err != nil {
 		return Credential{}, err
@@ -225,7 +225,7 @@ func (s *sqlStore) CreateBasic(ctx context.Context, tenantID, username, password
 		return Credential{}, err
 	}
 	if len(password) < 12 {
-		return Credential{}, errkind.Errorf(op, errkind.Invalid, "password must be at least 12 characters")
+		return Credential{}, errkind.InvalidField(op, "password", "password must be at least 12 characters")
 	}
 	hash, err := hashPassword(password)
 	if err != nil {

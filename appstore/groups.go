@@ -519,3 +519,57 @@ func (s *sqlStore) ListGroups(ctx context.Context, tenantID string, q Query) (Pa
 	}
 	return page, nil
 }
+
+// MemberCounts returns how many direct members each of the given groups has.
+func (s *sqlStore) MemberCounts(ctx context.Context, tenantID string, groupIDs []string) (map[string]int, error) {
+	out := make(map[string]int, len(groupIDs))
+	for start := 0; start < len(groupIDs); start += 500 {
+		chunk := groupIDs[start:min(start+500, len(groupIDs))]
+		args := []any{tenantID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		var rows []struct {
+			GroupID string `db:"group_id"`
+			N       int    `db:"n"`
+		}
+		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT gm.group_id, count(*) AS n FROM group_members gm JOIN groups g ON g.id = gm.group_id
+			WHERE g.tenant_id = ? AND gm.group_id IN (`+placeholders(len(chunk))+`) GROUP BY gm.group_id`), args...); err != nil {
+			return nil, s.wrap("appstore.MemberCounts", err)
+		}
+		for _, r := range rows {
+			out[r.GroupID] = r.N
+		}
+	}
+	return out, nil
+}
+
+// ListMembers returns up to limit members of a group whose ids sort after afterID, in
+// member id order, so that paging stays stable while members come and go.
+func (s *sqlStore) ListMembers(ctx context.Context, tenantID, groupID, afterID string, limit int) ([]Member, error) {
+	const op = "appstore.ListMembers"
+	if _, err := s.getGroup(ctx, s.db, tenantID, groupID, false); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var rows []struct {
+		ID      string `db:"member_id"`
+		Type    string `db:"member_type"`
+		Display string `db:"display"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT gm.member_id, gm.member_type,
+			COALESCE(NULLIF(u.display_name, ''), u.user_name, g2.display_name, '') AS display
+		FROM group_members gm
+		LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
+		LEFT JOIN groups g2 ON gm.member_type = 'Group' AND g2.id = gm.member_id
+		WHERE gm.group_id = ? AND gm.member_id > ? ORDER BY gm.member_id LIMIT ?`), groupID, afterID, limit); err != nil {
+		return nil, s.wrap(op, err)
+	}
+	out := make([]Member, len(rows))
+	for i, r := range rows {
+		out[i] = Member{Value: r.ID, Type: r.Type, Display: r.Display}
+	}
+	return out, nil
+}

@@ -68,6 +68,26 @@ func AttributeResource(a scimschema.CustomAttr) resource.Attribute {
 	return resource.Attribute{Name: a.Name, Type: a.Type, MultiValued: a.MultiValued, Description: a.Description}
 }
 
+// AuditResource is e as the API shows it.
+func AuditResource(e AuditEvent) resource.AuditEvent {
+	r := resource.AuditEvent{ID: e.ID, Time: e.Time, Tenant: e.TenantID, Actor: e.Actor, Operation: e.Operation,
+		ResourceType: e.ResourceType, ResourceID: e.ResourceID, Changes: make(map[string]resource.AuditChange, len(e.Changes))}
+	for k, c := range e.Changes {
+		r.Changes[k] = resource.AuditChange{Old: c.Old, New: c.New}
+	}
+	return r
+}
+
+// APIKeyResource is k as the API shows it, without any secret.
+func APIKeyResource(k APIKey) resource.APIKey {
+	r := resource.APIKey{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Created: k.Created}
+	if !k.LastUsed.IsZero() {
+		lu := k.LastUsed
+		r.LastUsed = &lu
+	}
+	return r
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

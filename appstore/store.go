@@ -38,6 +38,8 @@ type Store interface {
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
 	UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (Tenant, error)
+	// DeleteTenant removes a tenant and everything in it; the audit trail is kept.
+	DeleteTenant(ctx context.Context, id string) error
 
 	// AddAttribute defines a custom user attribute for a tenant.
 	AddAttribute(ctx context.Context, tenantID string, a scimschema.CustomAttr) error
@@ -68,6 +70,12 @@ type Store interface {
 	UpdateGroup(ctx context.Context, tenantID, id string, fn func(*Group) error) (Group, error)
 	DeleteGroup(ctx context.Context, tenantID, id string) error
 	ListGroups(ctx context.Context, tenantID string, q Query) (Page[Group], error)
+	// MemberCounts returns the number of direct members of each given group (groups
+	// without members are absent).
+	MemberCounts(ctx context.Context, tenantID string, groupIDs []string) (map[string]int, error)
+	// ListMembers pages through a group's members in member id order: up to limit
+	// members whose ids sort after afterID ("" for the first page).
+	ListMembers(ctx context.Context, tenantID, groupID, afterID string, limit int) ([]Member, error)
 
 	// CreateToken generates a bearer token. The secret is returned only here. A tenant
 	// holding MaxTokens tokens gets a Conflict.
@@ -84,6 +92,15 @@ type Store interface {
 	// secret. Unknown, wrong or inactive credentials and disabled tenants are Unauthorized.
 	AuthenticateToken(ctx context.Context, secret string) (Tenant, Credential, error)
 	AuthenticateBasic(ctx context.Context, username, password string) (Tenant, Credential, error)
+
+	// CreateAPIKey generates a key of the vendor API (/api/v1); the secret is returned
+	// only here. ListAPIKeys, HasAPIKeys and RemoveAPIKey (by id or prefix) manage them.
+	CreateAPIKey(ctx context.Context, name string) (APIKey, string, error)
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	HasAPIKeys(ctx context.Context) (bool, error)
+	RemoveAPIKey(ctx context.Context, id string) error
+	// AuthenticateAPIKey returns the key a secret belongs to; anything else is Unauthorized.
+	AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, error)
 
 	// RecordAudit appends an event to the audit trail (writes through this Store record
 	// their own events; this is for events of other parts, such as sync conflicts).

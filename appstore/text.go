@@ -40,9 +40,9 @@ func checkText(op, attr, s string) error {
 		return nil
 	}
 	if !utf8.ValidString(s) {
-		return errkind.Errorf(op, errkind.Invalid, "%s is not valid UTF-8", attr)
+		return errkind.InvalidField(op, attr, "%s is not valid UTF-8", attr)
 	}
-	return errkind.Errorf(op, errkind.Invalid, "%s contains a NUL character (U+0000)", attr)
+	return errkind.InvalidField(op, attr, "%s contains a NUL character (U+0000)", attr)
 }
 
 // checkIndexed is checkText plus the MaxIndexedBytes bound.
@@ -51,7 +51,7 @@ func checkIndexed(op, attr, s string) error {
 		return err
 	}
 	if len(s) > MaxIndexedBytes {
-		return errkind.Errorf(op, errkind.Invalid, "%s is %d bytes long; the limit is %d bytes", attr, len(s), MaxIndexedBytes)
+		return errkind.InvalidField(op, attr, "%s is %d bytes long; the limit is %d bytes", attr, len(s), MaxIndexedBytes)
 	}
 	return nil
 }

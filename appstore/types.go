@@ -223,7 +223,23 @@ type AuditEvent struct {
 type AuditQuery struct {
 	TenantID   string // "" for all tenants
 	ResourceID string // "" for all resources
-	Limit      int    // 0 means 100
+	// Actor selects events of one actor: "kind:id", or "kind" for every actor of that kind.
+	Actor string
+	// Since and Until bound the event time (Since inclusive, Until exclusive); zero means open.
+	Since, Until time.Time
+	// BeforeID pages backwards: only events with a smaller id (0 for the newest).
+	BeforeID int64
+	Limit    int // 0 means 100
+}
+
+// APIKey is a key of the vendor API. As with SCIM tokens, only the key's hash is stored,
+// with a short non-secret prefix that identifies it in listings.
+type APIKey struct {
+	ID       string
+	Name     string
+	Prefix   string
+	Created  time.Time
+	LastUsed time.Time // zero if never used
 }
 
 // Mail is a queued email.
@@ -262,6 +278,26 @@ type Query struct {
 	Count int
 	// WithMembers loads group members (groups only).
 	WithMembers bool
+
+	// After starts the page after this position in creation order: keyset paging, which
+	// stays stable while rows are added or removed. It needs the default order (no SortBy).
+	After *Position
+	// NoTotal skips counting every match (Page.Total is then -1).
+	NoTotal bool
+	// Source keeps only rows of this source (SourceSCIM, SourceApp, SourceOkta).
+	Source string
+	// Active keeps only active (or only inactive) users; nil for both.
+	Active *bool
+	// MemberOf keeps only users that are direct members of this group id.
+	MemberOf string
+	// UpdatedSince keeps only rows updated at or after this time.
+	UpdatedSince time.Time
+}
+
+// Position is a row's place in creation order, the cursor of keyset paging.
+type Position struct {
+	Created time.Time
+	ID      string
 }
 
 // normalizeKey is the case-folded form that uniqueness of userName and group displayName is

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/google/uuid"
@@ -23,13 +24,14 @@ type userRow struct {
 	Attrs            string         `db:"attrs"`
 	Source           string         `db:"source"`
 	SourceCredential string         `db:"source_credential"`
+	SourceClient     string         `db:"source_client"`
 	OktaUserID       sql.NullString `db:"okta_user_id"`
 	Version          int64          `db:"version"`
 	CreatedAt        int64          `db:"created_at"`
 	UpdatedAt        int64          `db:"updated_at"`
 }
 
-const userCols = `users.id, users.tenant_id, users.user_name, users.external_id, users.active, users.attrs, users.source, users.source_credential, users.okta_user_id, users.version, users.created_at, users.updated_at`
+const userCols = `users.id, users.tenant_id, users.user_name, users.external_id, users.active, users.attrs, users.source, users.source_credential, users.source_client, users.okta_user_id, users.version, users.created_at, users.updated_at`
 
 func (r userRow) user() (User, error) {
 	attrs, err := decodeAttrs(r.Attrs)
@@ -37,7 +39,7 @@ func (r userRow) user() (User, error) {
 		return User{}, err
 	}
 	return User{ID: r.ID, TenantID: r.TenantID, UserName: r.UserName, ExternalID: r.ExternalID.String,
-		Active: r.Active, Attrs: attrs, Source: r.Source, SourceCredential: r.SourceCredential,
+		Active: r.Active, Attrs: attrs, Source: r.Source, SourceCredential: r.SourceCredential, SourceClient: r.SourceClient,
 		OktaUserID: r.OktaUserID.String, Version: r.Version,
 		Created: fromMicros(r.CreatedAt), Updated: fromMicros(r.UpdatedAt)}, nil
 }
@@ -63,7 +65,7 @@ func cleanAttrs(attrs map[string]any) map[string]any {
 func validateUser(op string, u *User) error {
 	u.UserName = strings.TrimSpace(u.UserName)
 	if u.UserName == "" {
-		return errkind.Errorf(op, errkind.Invalid, "userName is required")
+		return errkind.InvalidField(op, "userName", "userName is required")
 	}
 	if err := checkIndexed(op, "userName", u.UserName); err != nil {
 		return err
@@ -113,7 +115,7 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 		}
 		_, err = st.ExecContext(ctx,
 			u.ID, u.TenantID, u.UserName, normalizeKey(u.UserName), nullString(u.ExternalID), u.Active, u.DisplayName(), normalizeKey(u.PrimaryEmail()),
-			attrs, u.Source, u.SourceCredential, nullString(u.OktaUserID), u.Version, now, now)
+			attrs, u.Source, u.SourceCredential, u.SourceClient, nullString(u.OktaUserID), u.Version, now, now)
 		if s.d.isUnique(err) {
 			return userNameTaken(op, u.UserName)
 		}
@@ -174,10 +176,10 @@ func userChanges(old, u *User) map[string]Change {
 // userInsert and userUpdate are the writes of every SCIM create and update, prepared
 // once (see warmStatements).
 const (
-	userInsert = `INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, display_name, email, attrs, source, source_credential, okta_user_id, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	userInsert = `INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, active, display_name, email, attrs, source, source_credential, source_client, okta_user_id, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	userUpdate = `UPDATE users SET user_name = ?, user_name_key = ?, external_id = ?, active = ?, display_name = ?, email = ?, attrs = ?,
-		source = ?, source_credential = ?, okta_user_id = ?, version = ?, updated_at = ? WHERE id = ?`
+		source = ?, source_credential = ?, source_client = ?, okta_user_id = ?, version = ?, updated_at = ? WHERE id = ?`
 )
 
 const userByID = `SELECT ` + userCols + ` FROM users WHERE id = ? AND deleted_at IS NULL`
@@ -293,7 +295,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 			return err
 		}
 		changes := userChanges(&old, &u)
-		if len(changes) == 0 && u.Source == old.Source && u.SourceCredential == old.SourceCredential {
+		if len(changes) == 0 && u.Source == old.Source && u.SourceCredential == old.SourceCredential && u.SourceClient == old.SourceClient {
 			out = old // nothing to write: keep the version, so ETags stay valid
 			return nil
 		}
@@ -309,7 +311,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 		}
 		_, err = st.ExecContext(ctx,
 			u.UserName, normalizeKey(u.UserName), nullString(u.ExternalID), u.Active, u.DisplayName(), normalizeKey(u.PrimaryEmail()), attrs,
-			u.Source, u.SourceCredential, nullString(u.OktaUserID), u.Version, u.Updated.UnixMicro(), u.ID)
+			u.Source, u.SourceCredential, u.SourceClient, nullString(u.OktaUserID), u.Version, u.Updated.UnixMicro(), u.ID)
 		if s.d.isUnique(err) {
 			return userNameTaken(op, u.UserName)
 		}
@@ -433,9 +435,10 @@ func (s *sqlStore) ListUsers(ctx context.Context, tenantID string, q Query) (Pag
 	return page, nil
 }
 
-// listRows runs a listing of b's table: the count of every row matching where and
-// q.Filter, then the page of rows that q asks for, in q's order. rows is nil when no
-// page is wanted (count=0, or startIndex past the end).
+// listRows runs a listing of b's table: the count of every row matching where and q's
+// conditions (unless q.NoTotal; from q.After on when it is set), then the page of rows
+// that q asks for, in q's order. rows is nil when no page is wanted (count=0, or
+// startIndex past the end).
 func listRows[R any](ctx context.Context, s *sqlStore, op, tenantID string, b *sqlBuilder, cols, where string, args []any, q Query) (total int, rows []R, err error) {
 	count, page, args, err := listSQL(b, cols, where, args, q)
 	if err != nil {
@@ -448,8 +451,11 @@ func listRows[R any](ctx context.Context, s *sqlStore, op, tenantID string, b *s
 		}
 		defer release()
 	}
-	if err := s.rdb.GetContext(ctx, &total, s.q(count), args...); err != nil {
-		return 0, nil, s.wrap(op, err)
+	total = -1
+	if !q.NoTotal {
+		if err := s.rdb.GetContext(ctx, &total, s.q(count), args...); err != nil {
+			return 0, nil, s.wrap(op, err)
+		}
 	}
 	limit, offset, ok := pageBounds(q, total)
 	if !ok {
@@ -477,6 +483,10 @@ func listSQL(b *sqlBuilder, cols, where string, args []any, q Query) (count, pag
 		where += " AND " + cond
 		args = append(args, b.args...)
 	}
+	where, args, err = narrow(b.table, where, args, q)
+	if err != nil {
+		return "", "", nil, err
+	}
 	order, err := b.orderBy(q.SortBy, q.SortDesc)
 	if err != nil {
 		return "", "", nil, err
@@ -486,6 +496,39 @@ func listSQL(b *sqlBuilder, cols, where string, args []any, q Query) (count, pag
 	return count, page, args, nil
 }
 
+// narrow adds q's listing conditions other than the filter to where: source, active,
+// group membership, last update, and the keyset position.
+func narrow(t, where string, args []any, q Query) (string, []any, error) {
+	if q.Source != "" {
+		where += " AND " + t + ".source = ?"
+		args = append(args, q.Source)
+	}
+	if (q.Active != nil || q.MemberOf != "") && t != "users" {
+		return "", nil, fmt.Errorf("only users can be selected by active state or group")
+	}
+	if q.Active != nil {
+		where += " AND users.active = ?"
+		args = append(args, *q.Active)
+	}
+	if q.MemberOf != "" {
+		where += " AND users.id IN (SELECT member_id FROM group_members WHERE group_id = ?)"
+		args = append(args, q.MemberOf)
+	}
+	if !q.UpdatedSince.IsZero() {
+		where += " AND " + t + ".updated_at >= ?"
+		args = append(args, q.UpdatedSince.UnixMicro())
+	}
+	if q.After != nil {
+		if q.SortBy != "" {
+			return "", nil, fmt.Errorf("a cursor pages in creation order only, not with sortBy")
+		}
+		at := q.After.Created.UnixMicro()
+		where += " AND (" + t + ".created_at > ? OR (" + t + ".created_at = ? AND " + t + ".id > ?))"
+		args = append(args, at, at, q.After.ID)
+	}
+	return where, args, nil
+}
+
 // pageBounds turns a 1-based StartIndex and Count into LIMIT and OFFSET; ok is false when
 // no rows are wanted.
 func pageBounds(q Query, total int) (limit, offset int, ok bool) {
@@ -493,12 +536,15 @@ func pageBounds(q Query, total int) (limit, offset int, ok bool) {
 	if start < 1 {
 		start = 1
 	}
-	if q.Count == 0 || start > total {
+	if q.Count == 0 || (total >= 0 && start > total) {
 		return 0, 0, false
 	}
 	limit = q.Count
 	if limit < 0 {
 		limit = total
+		if total < 0 { // not counted: no bound
+			limit = math.MaxInt32
+		}
 	}
 	return limit, start - 1, true
 }

@@ -56,6 +56,9 @@ type Error struct {
 	Op   string // what was being done, e.g. "appstore.CreateUser"
 	Msg  string // a human sentence about this failure; safe to show to clients
 	Err  error  // the underlying cause, if any
+	// Field names the input field at fault (for example "userName" or
+	// "attributes.level"), so that an API can point at it and a CLI at its flag; "" if none.
+	Field string
 
 	// RetryAfter is when a RateLimited operation may be tried again (zero if unknown).
 	RetryAfter time.Time
@@ -69,6 +72,34 @@ func E(op string, kind Kind, msg string, cause error) *Error {
 // Errorf builds an *Error whose message is formatted; %w is not interpreted here.
 func Errorf(op string, kind Kind, format string, args ...any) *Error {
 	return &Error{Op: op, Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// InvalidField builds an Invalid error about one input field; the message is formatted.
+func InvalidField(op, field, format string, args ...any) *Error {
+	return &Error{Op: op, Kind: Invalid, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// FieldOf returns the field named by the first *Error in err's chain that names one, or "".
+func FieldOf(err error) string {
+	if e := first(err, func(e *Error) bool { return e.Field != "" }); e != nil {
+		return e.Field
+	}
+	return ""
+}
+
+// first returns the first *Error in err's chain that ok accepts, or nil.
+func first(err error, ok func(*Error) bool) *Error {
+	var e *Error
+	for errors.As(err, &e) {
+		if ok(e) {
+			return e
+		}
+		err = e.Err
+		if err == nil {
+			break
+		}
+	}
+	return nil
 }
 
 // Error renders "op: msg: cause".
@@ -118,18 +149,22 @@ func Of(err error) Kind {
 	return Other
 }
 
+// MessageOr returns Message(err), or err's text when it carries no message ("" for nil).
+func MessageOr(err error) string {
+	if err == nil {
+		return ""
+	}
+	if m := Message(err); m != "" {
+		return m
+	}
+	return err.Error()
+}
+
 // Message returns the client-safe message of the first *Error in err's chain with one,
 // or "" if none.
 func Message(err error) string {
-	var e *Error
-	for errors.As(err, &e) {
-		if e.Msg != "" {
-			return e.Msg
-		}
-		err = e.Err
-		if err == nil {
-			break
-		}
+	if e := first(err, func(e *Error) bool { return e.Msg != "" }); e != nil {
+		return e.Msg
 	}
 	return ""
 }

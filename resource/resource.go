@@ -103,3 +103,32 @@ type Attribute struct {
 	MultiValued bool   `json:"multiValued"`
 	Description string `json:"description,omitempty"`
 }
+
+// AuditEvent is one write recorded in the audit trail.
+type AuditEvent struct {
+	ID           int64                  `json:"id"`
+	Time         time.Time              `json:"time"`
+	Tenant       string                 `json:"tenant"`
+	Actor        string                 `json:"actor"`
+	Operation    string                 `json:"operation"`
+	ResourceType string                 `json:"resourceType"`
+	ResourceID   string                 `json:"resourceId"`
+	Changes      map[string]AuditChange `json:"changes"`
+}
+
+// AuditChange is one attribute's value before and after a write.
+type AuditChange struct {
+	Old any `json:"old,omitempty"`
+	New any `json:"new,omitempty"`
+}
+
+// APIKey is a key of the vendor API, never with its hash; Secret is set only in the
+// answer that creates it.
+type APIKey struct {
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Prefix   string     `json:"prefix"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"lastUsed"`
+	Secret   string     `json:"secret,omitempty"`
+}

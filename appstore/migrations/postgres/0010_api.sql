@@ -1,0 +1,15 @@
+-- Keys of the vendor API (/api/v1): only the SHA-256 of each key is stored, with a short
+-- non-secret prefix that finds it and shows it in listings.
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL DEFAULT '',
+    prefix       TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+CREATE UNIQUE INDEX api_keys_prefix ON api_keys (prefix);
+
+-- The SCIM client (okta, entra, other) that created a user, told by its User-Agent.
+ALTER TABLE users ADD COLUMN source_client TEXT NOT NULL DEFAULT '';
+
