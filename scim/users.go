@@ -142,6 +142,7 @@ func (s *server) createUser(w http.ResponseWriter, r *request) error {
 		Attrs:            f.attrs,
 		Source:           appstore.SourceSCIM,
 		SourceCredential: r.cred.ID,
+		SourceClient:     clientOf(r.UserAgent()),
 	}
 	created, err := s.store.CreateUser(ctx, u)
 	if err != nil {
@@ -305,4 +306,18 @@ func (s *server) deleteUser(w http.ResponseWriter, r *request, id string) error 
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// clientOf tells the SCIM client from its User-Agent: Okta's provisioning engine sends
+// "Okta SCIM Client …"; Entra ID's sends "Microsoft.Identity…" or names Azure.
+func clientOf(userAgent string) string {
+	ua := strings.ToLower(userAgent)
+	switch {
+	case strings.HasPrefix(ua, "okta scim client"), strings.HasPrefix(ua, "okta "):
+		return appstore.SCIMClientOkta
+	case strings.HasPrefix(ua, "microsoft.identity"), strings.Contains(ua, "azure"), strings.Contains(ua, "entra"):
+		return appstore.SCIMClientEntra
+	default:
+		return appstore.SCIMClientOther
+	}
 }
