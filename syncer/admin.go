@@ -142,22 +142,32 @@ func (a *Admin) start(w http.ResponseWriter, r *http.Request, tenant string) {
 	q := r.URL.Query()
 	body.Full = body.Full || q.Get("full") == "true" || q.Get("full") == "1"
 	body.DryRun = body.DryRun || q.Get("dryRun") == "true" || q.Get("dryRun") == "1"
+	out, err := a.Start(r.Context(), tenant, RunOptions{Full: body.Full, DryRun: body.DryRun, Trigger: TriggerAPI})
+	if err != nil {
+		writeKind(w, r, err)
+		return
+	}
+	w.Header().Set("Location", out.Location)
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+// Start begins a run of the tenant's sync that goes on after ctx ends, on BaseCtx, and
+// returns its record as it stands. A run already going is a Conflict; an unknown tenant
+// NotFound; a tenant without an Okta connection Invalid.
+func (a *Admin) Start(ctx context.Context, tenant string, opts RunOptions) (RunJSON, error) {
 	base := a.BaseCtx
 	if base == nil {
 		base = context.Background()
 	}
-	run, err := a.Syncer.Begin(r.Context(), tenant, RunOptions{Full: body.Full, DryRun: body.DryRun, Trigger: TriggerAPI})
+	run, err := a.Syncer.Begin(ctx, tenant, opts)
 	if err != nil {
-		writeKind(w, r, err)
-		return
+		return RunJSON{}, err
 	}
 	go func() {
 		rep, _ := run.Execute(base)
 		a.remember(&rep)
 	}()
-	out := RunToJSON(run.Record())
-	w.Header().Set("Location", out.Location)
-	writeJSON(w, http.StatusAccepted, out)
+	return RunToJSON(run.Record()), nil
 }
 
 func (a *Admin) remember(rep *Report) {
@@ -175,46 +185,81 @@ func (a *Admin) remember(rep *Report) {
 }
 
 func (a *Admin) list(w http.ResponseWriter, r *http.Request, tenant string) {
-	if _, err := a.Syncer.Store.GetTenant(r.Context(), tenant); err != nil {
-		writeKind(w, r, err)
-		return
-	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	runs, err := a.Syncer.Store.ListSyncRuns(r.Context(), tenant, limit)
+	runs, err := a.Runs(r.Context(), tenant, limit, 0)
 	if err != nil {
 		writeKind(w, r, err)
 		return
 	}
-	out := struct {
+	writeJSON(w, http.StatusOK, struct {
 		Runs []RunJSON `json:"runs"`
-	}{Runs: []RunJSON{}}
+	}{Runs: runs})
+}
+
+// Runs returns the tenant's recent runs, newest first (every tenant's when tenant is
+// ""); limit 0 means the store's default. Runs that failed or had users fail carry up
+// to withErrors of their errors.
+func (a *Admin) Runs(ctx context.Context, tenant string, limit, withErrors int) ([]RunJSON, error) {
+	st := a.Syncer.Store
+	if tenant != "" {
+		if _, err := st.GetTenant(ctx, tenant); err != nil {
+			return nil, err
+		}
+	}
+	runs, err := st.ListSyncRuns(ctx, tenant, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []RunJSON{}
 	for _, run := range runs {
-		out.Runs = append(out.Runs, RunToJSON(run))
+		j := RunToJSON(run)
+		if withErrors > 0 && (run.Counts[ActError] > 0 || run.Status == appstore.RunFailed) {
+			if err := a.addErrors(ctx, &j, withErrors); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+func (a *Admin) addErrors(ctx context.Context, j *RunJSON, limit int) error {
+	errs, err := a.Syncer.Store.ListSyncRunErrors(ctx, j.ID, limit)
+	if err != nil {
+		return err
+	}
+	for _, e := range errs {
+		j.Errors = append(j.Errors, RunErrorJSON{UserID: e.UserID, UserName: e.UserName, Action: e.Action, Message: e.Message, Time: e.Time})
+	}
+	return nil
+}
+
+func (a *Admin) get(w http.ResponseWriter, r *http.Request, tenant string, id int64) {
+	out, err := a.Run(r.Context(), tenant, id)
+	if err != nil {
+		writeKind(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *Admin) get(w http.ResponseWriter, r *http.Request, tenant string, id int64) {
-	run, err := a.Syncer.Store.GetSyncRun(r.Context(), tenant, id)
+// Run returns one run of the tenant with up to 100 of its errors and, while this
+// process remembers it, its plan.
+func (a *Admin) Run(ctx context.Context, tenant string, id int64) (RunJSON, error) {
+	run, err := a.Syncer.Store.GetSyncRun(ctx, tenant, id)
 	if err != nil {
-		writeKind(w, r, err)
-		return
+		return RunJSON{}, err
 	}
 	out := RunToJSON(run)
-	errs, err := a.Syncer.Store.ListSyncRunErrors(r.Context(), id, 100)
-	if err != nil {
-		writeKind(w, r, err)
-		return
-	}
-	for _, e := range errs {
-		out.Errors = append(out.Errors, RunErrorJSON{UserID: e.UserID, UserName: e.UserName, Action: e.Action, Message: e.Message, Time: e.Time})
+	if err := a.addErrors(ctx, &out, 100); err != nil {
+		return RunJSON{}, err
 	}
 	a.mu.Lock()
 	if rep := a.reports[id]; rep != nil && rep.Run.TenantID == tenant {
 		out.Plan = rep.Plan
 	}
 	a.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
