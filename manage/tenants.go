@@ -1,0 +1,150 @@
+package manage
+
+import (
+	"context"
+	"strings"
+
+	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/resource"
+)
+
+// NewTenant is a tenant to create.
+type NewTenant struct {
+	ID                  string
+	Name                string // default: the id
+	ProvisioningEnabled bool
+}
+
+// TenantChanges are the settings a tenant update changes; nil fields stay as they are.
+type TenantChanges struct {
+	Name                *string
+	ProvisioningEnabled *bool
+	InviteUsers         *bool
+	// AllowedEmailDomains replaces the list; an empty list allows every domain.
+	AllowedEmailDomains *[]string
+}
+
+// Empty reports whether c changes nothing.
+func (c TenantChanges) Empty() bool {
+	return c.Name == nil && c.ProvisioningEnabled == nil && c.InviteUsers == nil && c.AllowedEmailDomains == nil
+}
+
+// CreateTenant creates a tenant; an existing id is a Conflict.
+func (m *Manager) CreateTenant(ctx context.Context, in NewTenant) (resource.Tenant, error) {
+	const op = "manage.CreateTenant"
+	if err := appstore.ValidateTenantID(in.ID); err != nil {
+		return resource.Tenant{}, errkind.InvalidField(op, "id", "%s", errkind.Message(err))
+	}
+	t, err := m.store.CreateTenant(ctx, appstore.Tenant{ID: in.ID, Name: strings.TrimSpace(in.Name), ProvisioningEnabled: in.ProvisioningEnabled})
+	if err != nil {
+		return resource.Tenant{}, err
+	}
+	return m.tenantResource(ctx, t, true)
+}
+
+// ListTenants returns every tenant, by id.
+func (m *Manager) ListTenants(ctx context.Context) ([]resource.Tenant, error) {
+	ts, err := m.store.ListTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]resource.Tenant, 0, len(ts))
+	for _, t := range ts {
+		r, err := m.tenantResource(ctx, t, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// GetTenant returns a tenant with its counts of users and groups.
+func (m *Manager) GetTenant(ctx context.Context, id string) (resource.Tenant, error) {
+	t, err := m.store.GetTenant(ctx, id)
+	if err != nil {
+		return resource.Tenant{}, err
+	}
+	return m.tenantResource(ctx, t, true)
+}
+
+// UpdateTenant applies c to a tenant, in one transaction.
+func (m *Manager) UpdateTenant(ctx context.Context, id string, c TenantChanges) (resource.Tenant, error) {
+	const op = "manage.UpdateTenant"
+	var domains []string
+	if c.AllowedEmailDomains != nil {
+		var err error
+		if domains, err = cleanDomains(op, *c.AllowedEmailDomains); err != nil {
+			return resource.Tenant{}, err
+		}
+	}
+	if c.Name != nil && strings.TrimSpace(*c.Name) == "" {
+		return resource.Tenant{}, errkind.InvalidField(op, "name", "name must not be empty")
+	}
+	t, err := m.store.UpdateTenant(ctx, id, func(t *appstore.Tenant) error {
+		if c.Name != nil {
+			t.Name = strings.TrimSpace(*c.Name)
+		}
+		if c.ProvisioningEnabled != nil {
+			t.ProvisioningEnabled = *c.ProvisioningEnabled
+		}
+		if c.InviteUsers != nil {
+			t.Settings.InviteUsers = *c.InviteUsers
+		}
+		if c.AllowedEmailDomains != nil {
+			t.Settings.AllowedEmailDomains = domains
+		}
+		return nil
+	})
+	if err != nil {
+		return resource.Tenant{}, err
+	}
+	return m.tenantResource(ctx, t, true)
+}
+
+// DeleteTenant removes a tenant and everything in it. The default tenant, which a fresh
+// install and the CLI's defaults rely on, cannot be deleted (a Conflict).
+func (m *Manager) DeleteTenant(ctx context.Context, id string) error {
+	if id == appstore.DefaultTenant {
+		if _, err := m.store.GetTenant(ctx, id); err != nil {
+			return err
+		}
+		return errkind.Errorf("manage.DeleteTenant", errkind.Conflict, "the %q tenant cannot be deleted; disable its provisioning instead", id)
+	}
+	return m.store.DeleteTenant(ctx, id)
+}
+
+// cleanDomains lower-cases the domains of an allow-list and refuses what is no domain.
+func cleanDomains(op string, in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	seen := map[string]bool{}
+	for i, d := range in {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if d == "" || strings.ContainsAny(d, "@/ \t") || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
+			return nil, errkind.InvalidField(op, "allowedEmailDomains["+itoa(i)+"]", "%q is not a domain such as example.com", in[i])
+		}
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func (m *Manager) tenantResource(ctx context.Context, t appstore.Tenant, counts bool) (resource.Tenant, error) {
+	r := appstore.TenantResource(t)
+	r.SCIMURL = m.opts.SCIMURL
+	if counts {
+		users, err := m.store.ListUsers(ctx, t.ID, appstore.Query{Count: 0})
+		if err != nil {
+			return r, err
+		}
+		groups, err := m.store.ListGroups(ctx, t.ID, appstore.Query{Count: 0})
+		if err != nil {
+			return r, err
+		}
+		r.UserCount, r.GroupCount = &users.Total, &groups.Total
+	}
+	return r, nil
+}
