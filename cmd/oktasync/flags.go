@@ -12,6 +12,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/config"
+	"github.com/oktasync/oktasync/manage"
 )
 
 // errHelp reports that -h was asked for and the usage shown.
@@ -85,9 +86,23 @@ func (f *cmdFlags) openStore(ctx context.Context) (appstore.Store, config.Config
 	return s, cfg, err
 }
 
+// openManager opens the database and the management layer over it; closing the
+// Manager closes the database.
+func (f *cmdFlags) openManager(ctx context.Context) (*manage.Manager, error) {
+	s, cfg, err := f.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, keyErr := cfg.Key()
+	if keyErr != nil {
+		key = nil
+	}
+	return manage.New(s, manage.Options{SCIMURL: cfg.SCIMURL(), Key: key, KeyErr: keyErr, AdminToken: cfg.AdminToken}), nil
+}
+
 // start parses args, requires exactly n positional arguments (what names them in the
-// error) and opens the store: the opening of most commands.
-func (f *cmdFlags) start(ctx context.Context, args []string, n int, what string) ([]string, appstore.Store, error) {
+// error) and opens the management layer: the opening of most commands.
+func (f *cmdFlags) start(ctx context.Context, args []string, n int, what string) ([]string, *manage.Manager, error) {
 	pos, err := f.parse(args)
 	if err != nil {
 		return nil, nil, err
@@ -95,16 +110,16 @@ func (f *cmdFlags) start(ctx context.Context, args []string, n int, what string)
 	if err := wantArgs(pos, n, what); err != nil {
 		return nil, nil, err
 	}
-	s, _, err := f.openStore(ctx)
+	m, err := f.openManager(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return pos, s, nil
+	return pos, m, nil
 }
 
 // startTenant parses args, takes the tenant from the one positional argument or
-// --tenant, and opens the store.
-func (f *cmdFlags) startTenant(ctx context.Context, args []string) (string, appstore.Store, error) {
+// --tenant, and opens the management layer.
+func (f *cmdFlags) startTenant(ctx context.Context, args []string) (string, *manage.Manager, error) {
 	pos, err := f.parse(args)
 	if err != nil {
 		return "", nil, err
@@ -113,11 +128,11 @@ func (f *cmdFlags) startTenant(ctx context.Context, args []string) (string, apps
 	if err != nil {
 		return "", nil, err
 	}
-	s, _, err := f.openStore(ctx)
+	m, err := f.openManager(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	return id, s, nil
+	return id, m, nil
 }
 
 // printJSON writes v as indented JSON.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/oktasync/oktasync/config"
@@ -108,10 +109,41 @@ func exitCode(e *env, err error) int {
 		fmt.Fprintf(e.stderr, "oktasync: %v\n", err)
 		return 2
 	}
+	if errkind.Of(err) == errkind.Invalid {
+		if flag, ok := flagOf(errkind.FieldOf(err)); ok {
+			fmt.Fprintf(e.stderr, "oktasync: %s%s\n", flag, errkind.Message(err))
+			return 2
+		}
+	}
 	msg := errkind.Message(err)
 	if msg == "" || errkind.Of(err) == errkind.Other || errkind.Of(err) == errkind.Transient {
 		msg = err.Error()
 	}
 	fmt.Fprintf(e.stderr, "oktasync: %s\n", msg)
 	return 1
+}
+
+// fieldFlags maps the input fields the management layer names in its errors to the
+// flags (or arguments) they come from on the command line, so that such an error is a
+// usage error (exit 2) naming the flag.
+var fieldFlags = map[string]string{
+	"id": "", "filter": "--filter", "attributes": "--attr", "type": "--type",
+	"schedule": "--schedule", "fullSchedule": "--full-schedule", "conflict": "--conflict", "unmatched": "--unmatched",
+	"deactivate": "--deactivate", "orgUrl": "--org-url", "appId": "--app-id", "allowedEmailDomains": "--allowed-email-domains",
+	"after": "--after", "since": "--since", "until": "--until",
+}
+
+// flagOf returns the flag prefix ("--filter: ") of an error about field, if the command
+// line has one.
+func flagOf(field string) (string, bool) {
+	head, _, _ := strings.Cut(field, ".")
+	head, _, _ = strings.Cut(head, "[")
+	flag, ok := fieldFlags[head]
+	if !ok || field == "" {
+		return "", false
+	}
+	if flag == "" {
+		return "", true
+	}
+	return flag + ": ", true
 }

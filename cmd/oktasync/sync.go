@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -18,60 +16,14 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/oktasync/oktasync/appstore"
-	"github.com/oktasync/oktasync/config"
 	"github.com/oktasync/oktasync/errkind"
-	"github.com/oktasync/oktasync/metrics"
-	"github.com/oktasync/oktasync/oktaclient"
+	"github.com/oktasync/oktasync/manage"
 	"github.com/oktasync/oktasync/syncer"
 )
 
 // OktaTokenEnv names the variable `tenant okta set` reads the Okta API token from. The
 // token is never taken from the command line, where ps and shell history would show it.
 const OktaTokenEnv = "OKTASYNC_OKTA_API_TOKEN"
-
-// setupSync starts the sync scheduler and mounts the admin API on mux.
-func setupSync(ctx context.Context, wg *sync.WaitGroup, cfg config.Config, store appstore.Store, log *slog.Logger, mux *http.ServeMux, met *metrics.Metrics) error {
-	key, err := cfg.Key()
-	if err != nil {
-		// The server still serves SCIM; syncs fail with a message naming the setting.
-		// That is only worth a warning when some tenant is connected to Okta already.
-		level := slog.LevelInfo
-		if conns, lerr := store.ListOktaConnections(ctx); lerr == nil && len(conns) > 0 {
-			level = slog.LevelWarn
-		}
-		log.Log(ctx, level, "sync with Okta is off until OKTASYNC_SECRET_KEY is set", "reason", err.Error())
-		key = nil
-	}
-	sy := &syncer.Syncer{Store: store, Key: key, Log: log,
-		OnOktaAttempt: func(a oktaclient.Attempt) { met.OktaAttempt(a.Family, a.Status, a.Remaining) },
-		OnRunFinished: func(rec appstore.SyncRun) {
-			met.SyncRun(rec.Mode, rec.Status, rec.Processed, rec.Finished.Sub(rec.Started))
-		},
-	}
-	sched := &syncer.Scheduler{Syncer: sy, Log: log}
-	if key != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = sched.Run(ctx)
-		}()
-	}
-	if cfg.AdminToken != "" {
-		mux.Handle("/admin/v1/", &syncer.Admin{Syncer: sy, Token: cfg.AdminToken, BaseCtx: ctx})
-	} else {
-		log.Info("admin API off: set OKTASYNC_ADMIN_TOKEN to enable /admin/v1")
-	}
-	return nil
-}
-
-// newSyncer builds the worker for a CLI command.
-func newSyncer(cfg config.Config, store appstore.Store) (*syncer.Syncer, error) {
-	key, err := cfg.Key()
-	if err != nil {
-		return nil, errkind.E("sync", errkind.Invalid, "cannot read stored Okta API tokens: OKTASYNC_SECRET_KEY: "+err.Error(), err)
-	}
-	return &syncer.Syncer{Store: store, Key: key}, nil
-}
 
 func runSync(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "history" {
@@ -88,15 +40,11 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	if err := wantArgs(pos, 0, ""); err != nil {
 		return err
 	}
-	s, cfg, err := f.openStore(ctx)
+	m, err := f.openManager(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	sy, err := newSyncer(cfg, s)
-	if err != nil {
-		return err
-	}
+	defer m.Close()
 	var prog *progress
 	if !*quiet && !*f.json {
 		prog = newProgress(e.stdout)
@@ -105,7 +53,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	if prog != nil {
 		opts.Progress = prog.update
 	}
-	rep, err := sy.Run(ctx, *f.tenant, opts)
+	rep, err := m.RunSync(ctx, *f.tenant, opts)
 	if prog != nil {
 		prog.done()
 	}
@@ -305,38 +253,16 @@ func syncHistory(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "sync history", "[--tenant T] [--limit N] [--json]", "db").withJSON()
 	tenant := f.String("tenant", "", "tenant id (default: every tenant)")
 	limit := f.Int("limit", 20, "how many runs, newest first")
-	_, s, err := f.start(ctx, args, 0, "")
+	_, m, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if *tenant != "" {
-		if _, err := s.GetTenant(ctx, *tenant); err != nil {
-			return err
-		}
-	}
-	runs, err := s.ListSyncRuns(ctx, *tenant, *limit)
+	defer m.Close()
+	out, err := m.ListSyncRuns(ctx, *tenant, *limit, 50)
 	if err != nil {
 		return err
-	}
-	var out []syncer.RunJSON
-	for _, r := range runs {
-		j := syncer.RunToJSON(r)
-		if r.Counts[syncer.ActError] > 0 || r.Status == appstore.RunFailed {
-			errs, err := s.ListSyncRunErrors(ctx, r.ID, 50)
-			if err != nil {
-				return err
-			}
-			for _, e := range errs {
-				j.Errors = append(j.Errors, syncer.RunErrorJSON{UserID: e.UserID, UserName: e.UserName, Action: e.Action, Message: e.Message, Time: e.Time})
-			}
-		}
-		out = append(out, j)
 	}
 	if *f.json {
-		if out == nil {
-			out = []syncer.RunJSON{}
-		}
 		return printJSON(e.stdout, out)
 	}
 	if len(out) == 0 {
@@ -404,31 +330,8 @@ func addPolicyFlags(f *cmdFlags) *policyFlags {
 	}
 }
 
-func (p *policyFlags) any() bool {
-	return *p.schedule != "" || *p.full != "" || *p.conflict != "" || *p.unmatched != "" || *p.deactivate != ""
-}
-
-// apply sets the given flags on the tenant's policy, validating the result.
-func (p *policyFlags) apply(t *appstore.Tenant) (syncer.Policy, error) {
-	pol, err := syncer.PolicyOf(*t)
-	if err != nil && !p.any() {
-		return pol, err
-	}
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	set(&pol.Schedule, *p.schedule)
-	set(&pol.FullSchedule, *p.full)
-	set((*string)(&pol.Conflict), *p.conflict)
-	set((*string)(&pol.Unmatched), *p.unmatched)
-	set((*string)(&pol.Deactivate), *p.deactivate)
-	if err := pol.Validate(); err != nil {
-		return pol, usagef("%v", err)
-	}
-	pol.Apply(t)
-	return pol, nil
+func (p *policyFlags) changes() manage.PolicyChanges {
+	return manage.PolicyChanges{Schedule: *p.schedule, FullSchedule: *p.full, Conflict: *p.conflict, Unmatched: *p.unmatched, Deactivate: *p.deactivate}
 }
 
 func printPolicy(w io.Writer, p syncer.Policy) {
@@ -461,8 +364,7 @@ func oktaSet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	key, err := cfg.Key()
-	if err != nil {
+	if _, err := cfg.Key(); err != nil {
 		return errkind.E("tenant okta set", errkind.Invalid, "refusing to store the Okta API token without encryption: OKTASYNC_SECRET_KEY: "+err.Error(), err)
 	}
 	token := strings.TrimSpace(e.getenv(OktaTokenEnv))
@@ -476,32 +378,17 @@ func oktaSet(ctx context.Context, e *env, args []string) error {
 	if token == "" {
 		return usagef("no Okta API token: set %s or give it on standard input (e.g. oktasync tenant okta set ... < token.txt)", OktaTokenEnv)
 	}
-	// Validate the URL and id the way the client will use them (no request is made).
-	if _, err := oktaclient.New(oktaclient.Config{OrgURL: *orgURL, APIToken: token, AppID: *appID}); err != nil {
-		return usagef("%s", errkind.Message(err))
-	}
-	sealed, err := syncer.Seal(key, id, token)
+	m, err := f.openManager(ctx)
 	if err != nil {
 		return err
 	}
-	s, err := appstore.Open(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	var pol syncer.Policy
-	if _, err := s.UpdateTenant(cliCtx(ctx), id, func(t *appstore.Tenant) error {
-		pol, err = pf.apply(t)
-		return err
-	}); err != nil {
-		return err
-	}
-	c, err := s.SetOktaConnection(cliCtx(ctx), appstore.OktaConnection{TenantID: id, OrgURL: strings.TrimRight(*orgURL, "/"), AppID: *appID, EncryptedToken: sealed})
+	defer m.Close()
+	c, err := m.SetOktaConnection(cliCtx(ctx), id, manage.NewOktaConnection{OrgURL: *orgURL, AppID: *appID, APIToken: token, Policy: pf.changes()})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Okta connection of tenant %s: org %s, app %s, API token stored encrypted.\n", id, c.OrgURL, c.AppID)
-	printPolicy(e.stdout, pol)
+	printPolicy(e.stdout, c.Policy)
 	fmt.Fprintf(e.stdout, "Check it with: oktasync tenant okta test --tenant %s\n", id)
 	return nil
 }
@@ -509,25 +396,21 @@ func oktaSet(ctx context.Context, e *env, args []string) error {
 func oktaPolicy(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant okta policy", "[--tenant T] [--schedule SPEC] [--full-schedule SPEC] [--conflict P] [--unmatched P] [--deactivate P]", "db").withTenant()
 	pf := addPolicyFlags(f)
-	id, s, err := f.startTenant(ctx, args)
+	id, m, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	var pol syncer.Policy
-	if !pf.any() {
-		t, err := s.GetTenant(ctx, id)
-		if err != nil {
+	defer m.Close()
+	if pf.changes() == (manage.PolicyChanges{}) {
+		pol, err := m.Policy(ctx, id)
+		if errkind.Of(err) == errkind.NotFound {
 			return err
 		}
-		pol, err = syncer.PolicyOf(t)
 		printPolicy(e.stdout, pol)
 		return err
 	}
-	if _, err := s.UpdateTenant(cliCtx(ctx), id, func(t *appstore.Tenant) error {
-		pol, err = pf.apply(t)
-		return err
-	}); err != nil {
+	pol, err := m.SetPolicy(cliCtx(ctx), id, pf.changes())
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Sync policy of tenant %s:\n", id)
@@ -546,60 +429,35 @@ type oktaOut struct {
 
 func oktaShow(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant okta show", "[--tenant T] [--json]", "db").withTenant().withJSON()
-	id, s, err := f.startTenant(ctx, args)
+	id, m, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	t, err := s.GetTenant(ctx, id)
-	if err != nil {
-		return err
+	defer m.Close()
+	c, perr := m.GetOktaConnection(ctx, id)
+	if k := errkind.Of(perr); k == errkind.NotFound || (perr != nil && c.Tenant == "") {
+		return perr
 	}
-	c, err := s.GetOktaConnection(ctx, id)
-	if err != nil {
-		return err
-	}
-	pol, perr := syncer.PolicyOf(t)
-	out := oktaOut{Tenant: id, OrgURL: c.OrgURL, AppID: c.AppID, APIToken: "(stored encrypted)", Policy: pol, Updated: c.Updated}
+	out := oktaOut{Tenant: id, OrgURL: c.OrgURL, AppID: c.AppID, APIToken: "(stored encrypted)", Policy: c.Policy, Updated: c.Updated}
 	if *f.json {
 		return printJSON(e.stdout, out)
 	}
 	table(e.stdout, []string{"TENANT", "ORG URL", "APP ID", "API TOKEN", "UPDATED"}, [][]string{{id, c.OrgURL, c.AppID, out.APIToken, c.Updated.Local().Format(time.RFC3339)}})
 	fmt.Fprintln(e.stdout)
-	printPolicy(e.stdout, pol)
+	printPolicy(e.stdout, c.Policy)
 	return perr
 }
 
 func oktaTest(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant okta test", "[--tenant T]", "db", "secret-key").withTenant()
-	pos, err := f.parse(args)
+	id, m, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
-	id, err := tenantArg(f, pos)
+	defer m.Close()
+	conn, res, err := m.TestOktaConnection(ctx, id)
 	if err != nil {
 		return err
-	}
-	s, cfg, err := f.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	sy, err := newSyncer(cfg, s)
-	if err != nil {
-		return err
-	}
-	c, err := sy.Client(ctx, id)
-	if err != nil {
-		return err
-	}
-	conn, err := s.GetOktaConnection(ctx, id)
-	if err != nil {
-		return err
-	}
-	res, err := c.Check(ctx)
-	if err != nil {
-		return errkind.E("tenant okta test", errkind.Of(err), fmt.Sprintf("Okta at %s refused the check: %s", conn.OrgURL, orDash(errkind.Message(err))), err)
 	}
 	more := ""
 	if res.More {
@@ -612,12 +470,12 @@ func oktaTest(ctx context.Context, e *env, args []string) error {
 
 func oktaRemove(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant okta remove", "[--tenant T]", "db").withTenant()
-	id, s, err := f.startTenant(ctx, args)
+	id, m, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if err := s.DeleteOktaConnection(cliCtx(ctx), id); err != nil {
+	defer m.Close()
+	if err := m.RemoveOktaConnection(cliCtx(ctx), id); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Okta connection of tenant %s removed; its syncs stop.\n", id)
@@ -630,27 +488,16 @@ func tenantMapping(ctx context.Context, e *env, args []string) error {
 	}, []string{"show"})
 }
 
-type mappingRow struct {
-	App    string `json:"app"`
-	Okta   string `json:"okta"`
-	Custom bool   `json:"custom,omitempty"`
-}
-
 func mappingShow(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant mapping show", "[--tenant T] [--json]", "db").withTenant().withJSON()
-	id, s, err := f.startTenant(ctx, args)
+	id, m, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	attrs, err := s.ListAttributes(ctx, id)
+	defer m.Close()
+	rows, err := m.Mapping(ctx, id)
 	if err != nil {
 		return err
-	}
-	m := syncer.DefaultMapping(attrs)
-	rows := []mappingRow{{App: "userName", Okta: syncer.KeyUserName}, {App: "active", Okta: "(assignment to the app)"}}
-	for _, fl := range m.Fields {
-		rows = append(rows, mappingRow{App: fl.SCIM, Okta: fl.Okta, Custom: fl.Custom})
 	}
 	if *f.json {
 		return printJSON(e.stdout, rows)

@@ -2,17 +2,18 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/manage"
+	"github.com/oktasync/oktasync/resource"
 	"github.com/oktasync/oktasync/scimschema"
 )
 
-func cliCtx(ctx context.Context) context.Context {
-	return appstore.WithActor(ctx, appstore.Actor{Kind: "cli"})
-}
+func cliCtx(ctx context.Context) context.Context { return manage.AsCLI(ctx) }
 
 // subcommand dispatches "oktasync GROUP VERB ..." to a table of verbs.
 func subcommand(ctx context.Context, e *env, group string, args []string, verbs map[string]func(context.Context, *env, []string) error, order []string) error {
@@ -65,22 +66,12 @@ func tenantCreate(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant create", "ID [--name NAME] [--enable]", "db").withJSON()
 	name := f.String("name", "", "display name (default: the id)")
 	enable := f.Bool("enable", false, "enable provisioning right away")
-	pos, err := f.parse(args)
+	pos, m, err := f.start(ctx, args, 1, "tenant ID (e.g. oktasync tenant create acme)")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 1, "tenant ID (e.g. oktasync tenant create acme)"); err != nil {
-		return err
-	}
-	if err := appstore.ValidateTenantID(pos[0]); err != nil {
-		return usagef("%s", err.Error()[len("appstore.ValidateTenantID: "):])
-	}
-	s, _, err := f.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	t, err := s.CreateTenant(cliCtx(ctx), appstore.Tenant{ID: pos[0], Name: *name, ProvisioningEnabled: *enable})
+	defer m.Close()
+	t, err := m.CreateTenant(cliCtx(ctx), manage.NewTenant{ID: pos[0], Name: *name, ProvisioningEnabled: *enable})
 	if err != nil {
 		return err
 	}
@@ -100,21 +91,24 @@ type tenantOut struct {
 	Name                string    `json:"name"`
 	ProvisioningEnabled bool      `json:"provisioningEnabled"`
 	InviteUsers         bool      `json:"inviteUsers"`
+	AllowedEmailDomains []string  `json:"allowedEmailDomains"`
+	SCIMURL             string    `json:"scimUrl"`
 	Created             time.Time `json:"created"`
 }
 
-func tenantJSON(t appstore.Tenant) tenantOut {
-	return tenantOut{ID: t.ID, Name: t.Name, ProvisioningEnabled: t.ProvisioningEnabled, InviteUsers: t.Settings.InviteUsers, Created: t.Created}
+func tenantJSON(t resource.Tenant) tenantOut {
+	return tenantOut{ID: t.ID, Name: t.Name, ProvisioningEnabled: t.ProvisioningEnabled, InviteUsers: t.InviteUsers,
+		AllowedEmailDomains: t.AllowedEmailDomains, SCIMURL: t.SCIMURL, Created: t.Created}
 }
 
 func tenantList(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant list", "", "db").withJSON()
-	_, s, err := f.start(ctx, args, 0, "")
+	_, m, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	ts, err := s.ListTenants(ctx)
+	defer m.Close()
+	ts, err := m.ListTenants(ctx)
 	if err != nil {
 		return err
 	}
@@ -127,7 +121,7 @@ func tenantList(ctx context.Context, e *env, args []string) error {
 	}
 	var rows [][]string
 	for _, t := range ts {
-		rows = append(rows, []string{t.ID, t.Name, onOff(t.ProvisioningEnabled), onOff(t.Settings.InviteUsers), t.Created.Format(time.RFC3339)})
+		rows = append(rows, []string{t.ID, t.Name, onOff(t.ProvisioningEnabled), onOff(t.InviteUsers), t.Created.Format(time.RFC3339)})
 	}
 	table(e.stdout, []string{"ID", "NAME", "PROVISIONING", "INVITE USERS", "CREATED"}, rows)
 	return nil
@@ -143,12 +137,12 @@ func onOff(b bool) string {
 func tenantEnable(ctx context.Context, e *env, args []string, on bool) error {
 	verb := map[bool]string{true: "enable", false: "disable"}[on]
 	f := newFlags(e, "tenant "+verb, "ID", "db").withTenant()
-	id, s, err := f.startTenant(ctx, args)
+	id, m, err := f.startTenant(ctx, args)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if _, err := s.UpdateTenant(cliCtx(ctx), id, func(t *appstore.Tenant) error { t.ProvisioningEnabled = on; return nil }); err != nil {
+	defer m.Close()
+	if _, err := m.UpdateTenant(cliCtx(ctx), id, manage.TenantChanges{ProvisioningEnabled: &on}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "provisioning %s for tenant %s\n", onOff(on), id)
@@ -156,9 +150,10 @@ func tenantEnable(ctx context.Context, e *env, args []string, on bool) error {
 }
 
 func tenantSet(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "tenant set", "[ID] [--name NAME] [--invite-users true|false]", "db").withTenant()
+	f := newFlags(e, "tenant set", "[ID] [--name NAME] [--invite-users true|false] [--allowed-email-domains D1,D2]", "db").withTenant()
 	name := f.String("name", "", "new display name")
 	invite := f.String("invite-users", "", "send a welcome email to users provisioned from Okta: true or false")
+	domains := f.String("allowed-email-domains", "", `comma-separated email domains users must belong to ("" with --allowed-email-domains= allows any)`)
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -167,35 +162,45 @@ func tenantSet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var inviteVal *bool
+	var ch manage.TenantChanges
+	if *name != "" {
+		ch.Name = name
+	}
 	if *invite != "" {
 		v, err := strconv.ParseBool(*invite)
 		if err != nil {
 			return usagef("--invite-users: %q is not true or false", *invite)
 		}
-		inviteVal = &v
+		ch.InviteUsers = &v
 	}
-	if *name == "" && inviteVal == nil {
-		return usagef("nothing to set: give --name or --invite-users")
-	}
-	s, _, err := f.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	t, err := s.UpdateTenant(cliCtx(ctx), id, func(t *appstore.Tenant) error {
-		if *name != "" {
-			t.Name = *name
+	f.Visit(func(fl *flag.Flag) {
+		if fl.Name == "allowed-email-domains" {
+			list := []string{}
+			for _, d := range strings.Split(*domains, ",") {
+				if d = strings.TrimSpace(d); d != "" {
+					list = append(list, d)
+				}
+			}
+			ch.AllowedEmailDomains = &list
 		}
-		if inviteVal != nil {
-			t.Settings.InviteUsers = *inviteVal
-		}
-		return nil
 	})
+	if ch.Empty() {
+		return usagef("nothing to set: give --name, --invite-users or --allowed-email-domains")
+	}
+	m, err := f.openManager(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "tenant %s: name %q, invite users %s\n", t.ID, t.Name, onOff(t.Settings.InviteUsers))
+	defer m.Close()
+	t, err := m.UpdateTenant(cliCtx(ctx), id, ch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "tenant %s: name %q, invite users %s", t.ID, t.Name, onOff(t.InviteUsers))
+	if len(t.AllowedEmailDomains) > 0 {
+		fmt.Fprintf(e.stdout, ", allowed email domains %s", strings.Join(t.AllowedEmailDomains, ", "))
+	}
+	fmt.Fprintln(e.stdout)
 	return nil
 }
 
@@ -212,12 +217,12 @@ func attrAdd(ctx context.Context, e *env, args []string) error {
 	typ := f.String("type", scimschema.String, "attribute type: string, boolean, integer, decimal or dateTime")
 	multi := f.Bool("multi", false, "the attribute holds a list of values")
 	desc := f.String("description", "", "what the attribute means")
-	pos, s, err := f.start(ctx, args, 1, "attribute NAME")
+	pos, m, err := f.start(ctx, args, 1, "attribute NAME")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if err := s.AddAttribute(cliCtx(ctx), *f.tenant, scimschema.CustomAttr{Name: pos[0], Type: *typ, MultiValued: *multi, Description: *desc}); err != nil {
+	defer m.Close()
+	if _, err := m.AddAttribute(cliCtx(ctx), *f.tenant, resource.Attribute{Name: pos[0], Type: *typ, MultiValued: *multi, Description: *desc}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "added attribute %s (%s) to tenant %s; SCIM clients send it under %s\n", pos[0], *typ, *f.tenant, scimschema.CustomURN)
@@ -226,15 +231,12 @@ func attrAdd(ctx context.Context, e *env, args []string) error {
 
 func attrList(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant attributes list", "", "db").withTenant().withJSON()
-	_, s, err := f.start(ctx, args, 0, "")
+	_, m, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if _, err := s.GetTenant(ctx, *f.tenant); err != nil {
-		return err
-	}
-	attrs, err := s.ListAttributes(ctx, *f.tenant)
+	defer m.Close()
+	attrs, err := m.ListAttributes(ctx, *f.tenant)
 	if err != nil {
 		return err
 	}
@@ -262,12 +264,12 @@ func attrList(ctx context.Context, e *env, args []string) error {
 
 func attrRemove(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "tenant attributes remove", "NAME", "db").withTenant()
-	pos, s, err := f.start(ctx, args, 1, "attribute NAME")
+	pos, m, err := f.start(ctx, args, 1, "attribute NAME")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if err := s.RemoveAttribute(cliCtx(ctx), *f.tenant, pos[0]); err != nil {
+	defer m.Close()
+	if err := m.RemoveAttribute(cliCtx(ctx), *f.tenant, pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "removed attribute %s from tenant %s (stored values are kept but no longer served)\n", pos[0], *f.tenant)

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/manage"
+	"github.com/oktasync/oktasync/resource"
 )
 
 func runToken(ctx context.Context, e *env, args []string) error {
@@ -16,10 +17,10 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		"create": tokenCreate,
 		"list":   tokenList,
 		"activate": func(ctx context.Context, e *env, a []string) error {
-			return tokenStatus(ctx, e, a, appstore.StatusActive)
+			return tokenStatus(ctx, e, a, manage.StatusActive)
 		},
 		"deactivate": func(ctx context.Context, e *env, a []string) error {
-			return tokenStatus(ctx, e, a, appstore.StatusInactive)
+			return tokenStatus(ctx, e, a, manage.StatusInactive)
 		},
 		"renew":  tokenRenew,
 		"remove": tokenRemove,
@@ -39,66 +40,63 @@ type credOut struct {
 	Token    string     `json:"token,omitempty"`
 }
 
-func credJSON(c appstore.Credential, secret string) credOut {
-	o := credOut{ID: c.ID, Tenant: c.TenantID, Kind: c.Kind, Status: c.Status, Prefix: c.Prefix, Username: c.Username, Created: c.Created, Token: secret}
-	if !c.LastUsed.IsZero() {
-		o.LastUsed = &c.LastUsed
-	}
-	return o
+func credJSON(c resource.Credential) credOut {
+	return credOut{ID: c.ID, Tenant: c.Tenant, Kind: c.Kind, Status: c.Status, Prefix: c.Prefix, Username: c.Username, Created: c.Created,
+		LastUsed: c.LastUsed, Token: c.Secret}
 }
 
 // printSecret shows a new secret; in table mode the secret is the last line of standard
 // output so that scripts can take it with tail -n 1.
-func printSecret(f *cmdFlags, c appstore.Credential, secret, verb string) error {
+func printSecret(f *cmdFlags, c resource.Credential, verb string) error {
 	if *f.json {
-		return printJSON(f.e.stdout, credJSON(c, secret))
+		return printJSON(f.e.stdout, credJSON(c))
 	}
-	fmt.Fprintf(f.e.stdout, "%s token %s (prefix %s) for tenant %s.\n", verb, c.ID, c.Prefix, c.TenantID)
+	fmt.Fprintf(f.e.stdout, "%s token %s (prefix %s) for tenant %s.\n", verb, c.ID, c.Prefix, c.Tenant)
 	fmt.Fprintln(f.e.stdout, "Copy it now: it is not stored and cannot be shown again.")
-	fmt.Fprintln(f.e.stdout, secret)
+	fmt.Fprintln(f.e.stdout, c.Secret)
 	return nil
 }
 
 func tokenCreate(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "token create", "[--tenant T]", "db").withTenant().withJSON()
-	_, s, err := f.start(ctx, args, 0, "")
+	_, m, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	c, secret, err := s.CreateToken(cliCtx(ctx), *f.tenant)
+	defer m.Close()
+	c, err := m.CreateToken(cliCtx(ctx), *f.tenant)
 	if err != nil {
 		return err
 	}
-	return printSecret(f, c, secret, "Created")
+	return printSecret(f, c, "Created")
 }
 
 func tokenList(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "token list", "[--tenant T]", "db").withTenant().withJSON()
-	_, s, err := f.start(ctx, args, 0, "")
+	_, m, err := f.start(ctx, args, 0, "")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	creds, err := s.ListCredentials(ctx, *f.tenant)
+	defer m.Close()
+	creds, err := m.ListCredentials(ctx, *f.tenant, "")
 	if err != nil {
 		return err
 	}
 	if *f.json {
 		out := make([]credOut, len(creds))
 		for i, c := range creds {
-			out[i] = credJSON(c, "")
+			out[i] = credJSON(c)
 		}
 		return printJSON(e.stdout, out)
 	}
 	var rows [][]string
 	for _, c := range creds {
 		last := "never"
-		if !c.LastUsed.IsZero() {
+		if c.LastUsed != nil {
 			last = c.LastUsed.Format(time.RFC3339)
 		}
 		ident := c.Prefix
-		if c.Kind == appstore.CredentialBasic {
+		if c.Kind == manage.KindBasic {
 			ident = c.Username
 		}
 		rows = append(rows, []string{c.ID, c.Kind, ident, c.Status, c.Created.Format(time.RFC3339), last})
@@ -107,34 +105,25 @@ func tokenList(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// findCredential resolves an id, a token prefix or a Basic username to a credential.
-func findCredential(ctx context.Context, s appstore.Store, tenant, ref string) (appstore.Credential, error) {
-	creds, err := s.ListCredentials(ctx, tenant)
-	if err != nil {
-		return appstore.Credential{}, err
+// tokenHint adds where to look to a credential that was not found.
+func tokenHint(err error, tenant string) error {
+	if errkind.Of(err) == errkind.NotFound && strings.Contains(errkind.Message(err), "has no token") {
+		return errkind.E("token", errkind.NotFound, errkind.Message(err)+" (see oktasync token list --tenant "+tenant+")", err)
 	}
-	for _, c := range creds {
-		if c.ID == ref || (c.Prefix != "" && c.Prefix == ref) || (c.Username != "" && c.Username == ref) {
-			return c, nil
-		}
-	}
-	return appstore.Credential{}, errkind.Errorf("token", errkind.NotFound, "tenant %q has no token %q (see oktasync token list --tenant %s)", tenant, ref, tenant)
+	return err
 }
 
 func tokenStatus(ctx context.Context, e *env, args []string, status string) error {
-	verb := map[string]string{appstore.StatusActive: "activate", appstore.StatusInactive: "deactivate"}[status]
+	verb := map[string]string{manage.StatusActive: "activate", manage.StatusInactive: "deactivate"}[status]
 	f := newFlags(e, "token "+verb, "ID [--tenant T]", "db").withTenant()
-	pos, s, err := f.start(ctx, args, 1, "token ID or prefix")
+	pos, m, err := f.start(ctx, args, 1, "token ID or prefix")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	c, err := findCredential(ctx, s, *f.tenant, pos[0])
+	defer m.Close()
+	c, err := m.SetCredentialStatus(cliCtx(ctx), *f.tenant, "", pos[0], status)
 	if err != nil {
-		return err
-	}
-	if _, err := s.SetCredentialStatus(cliCtx(ctx), *f.tenant, c.ID, status); err != nil {
-		return err
+		return tokenHint(err, *f.tenant)
 	}
 	fmt.Fprintf(e.stdout, "credential %s is now %s\n", c.ID, status)
 	return nil
@@ -142,35 +131,28 @@ func tokenStatus(ctx context.Context, e *env, args []string, status string) erro
 
 func tokenRenew(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "token renew", "ID [--tenant T]", "db").withTenant().withJSON()
-	pos, s, err := f.start(ctx, args, 1, "token ID or prefix")
+	pos, m, err := f.start(ctx, args, 1, "token ID or prefix")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	c, err := findCredential(ctx, s, *f.tenant, pos[0])
+	defer m.Close()
+	c, err := m.RenewToken(cliCtx(ctx), *f.tenant, pos[0])
 	if err != nil {
-		return err
+		return tokenHint(err, *f.tenant)
 	}
-	c, secret, err := s.RenewToken(cliCtx(ctx), *f.tenant, c.ID)
-	if err != nil {
-		return err
-	}
-	return printSecret(f, c, secret, "Renewed")
+	return printSecret(f, c, "Renewed")
 }
 
 func tokenRemove(ctx context.Context, e *env, args []string) error {
 	f := newFlags(e, "token remove", "ID [--tenant T]", "db").withTenant()
-	pos, s, err := f.start(ctx, args, 1, "token ID or prefix")
+	pos, m, err := f.start(ctx, args, 1, "token ID or prefix")
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	c, err := findCredential(ctx, s, *f.tenant, pos[0])
+	defer m.Close()
+	c, err := m.RemoveCredential(cliCtx(ctx), *f.tenant, "", pos[0])
 	if err != nil {
-		return err
-	}
-	if err := s.RemoveCredential(cliCtx(ctx), *f.tenant, c.ID); err != nil {
-		return err
+		return tokenHint(err, *f.tenant)
 	}
 	fmt.Fprintf(e.stdout, "removed credential %s\n", c.ID)
 	return nil
@@ -195,18 +177,18 @@ func tokenBasic(ctx context.Context, e *env, args []string) error {
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	s, _, err := f.openStore(ctx)
+	m, err := f.openManager(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	c, err := s.CreateBasic(cliCtx(ctx), *f.tenant, pos[0], password)
+	defer m.Close()
+	c, err := m.CreateBasic(cliCtx(ctx), *f.tenant, pos[0], password)
 	if err != nil {
 		return err
 	}
 	if *f.json {
-		return printJSON(e.stdout, credJSON(c, ""))
+		return printJSON(e.stdout, credJSON(c))
 	}
-	fmt.Fprintf(e.stdout, "created Basic credentials %s for user %s in tenant %s\n", c.ID, c.Username, c.TenantID)
+	fmt.Fprintf(e.stdout, "created Basic credentials %s for user %s in tenant %s\n", c.ID, c.Username, c.Tenant)
 	return nil
 }
