@@ -168,3 +168,24 @@ func Message(err error) string {
 	}
 	return ""
 }
+
+// HTTPStatus is the status an HTTP API of oktasync answers an error of err's kind with:
+// 404, 409, 400, 412; 502 for Unauthorized (a peer such as Okta refused our credentials,
+// not the caller's); 503 for RateLimited and Transient; 500 otherwise.
+func HTTPStatus(err error) int {
+	switch Of(err) {
+	case NotFound:
+		return 404
+	case Conflict:
+		return 409
+	case Invalid:
+		return 400
+	case PreconditionFailed:
+		return 412
+	case Unauthorized:
+		return 502
+	case Transient, RateLimited:
+		return 503
+	}
+	return 500
+}

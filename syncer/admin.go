@@ -276,19 +276,7 @@ func writeErr(w http.ResponseWriter, status int, msg string) {
 
 // writeKind maps an error's kind to a status once, here at the edge.
 func writeKind(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
-	switch errkind.Of(err) {
-	case errkind.NotFound:
-		status = http.StatusNotFound
-	case errkind.Conflict:
-		status = http.StatusConflict
-	case errkind.Invalid:
-		status = http.StatusBadRequest
-	case errkind.Unauthorized:
-		status = http.StatusBadGateway // Okta refused our credentials, not the caller's
-	case errkind.Transient, errkind.RateLimited:
-		status = http.StatusServiceUnavailable
-	}
+	status := errkind.HTTPStatus(err)
 	msg := errkind.Message(err)
 	if msg == "" || errors.Is(err, errkind.Other) {
 		msg = err.Error()
