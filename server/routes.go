@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oktasync/oktasync/api"
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
 	"github.com/oktasync/oktasync/requestid"
@@ -23,6 +24,7 @@ func (s *Server) routes() {
 	s.mux.Handle("/scim/v2/", s.scimHandler())
 	s.mux.HandleFunc("/healthz", s.healthz)
 	s.mux.Handle("/readyz", readiness(s.Store, s.Log))
+	s.mux.Handle(api.Prefix+"/", api.New(s.Manager))
 	if s.Config.AdminToken != "" {
 		s.mux.Handle("/admin/v1/", s.Manager.Admin())
 	} else {
