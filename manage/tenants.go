@@ -148,3 +148,29 @@ func (m *Manager) tenantResource(ctx context.Context, t appstore.Tenant, counts 
 	}
 	return r, nil
 }
+
+// TenantPage returns a page of tenants in id order, after the cursor a previous page
+// returned as Next.
+func (m *Manager) TenantPage(ctx context.Context, limit int, after string) (Page[resource.Tenant], error) {
+	page := Page[resource.Tenant]{Total: -1}
+	afterID := ""
+	if after != "" {
+		p, err := decodeCursor("manage.TenantPage", after, 1)
+		if err != nil {
+			return page, err
+		}
+		afterID = p[0]
+	}
+	all, err := m.ListTenants(ctx)
+	if err != nil {
+		return page, err
+	}
+	rest := all[:0:0]
+	for _, t := range all {
+		if t.ID > afterID {
+			rest = append(rest, t)
+		}
+	}
+	page.Items, page.Next = cut(rest, pageSize(limit), func(t resource.Tenant) string { return encodeCursor(t.ID) })
+	return page, nil
+}

@@ -49,7 +49,9 @@ func commands() []command {
 		{"tenant", "manage tenants: create, list, enable, disable, set, attributes, okta, mapping", runTenant},
 		{"token", "manage SCIM credentials: create, list, activate, deactivate, renew, remove, basic", runToken},
 		{"users", "manage the app's users: list, create, update, deactivate, reactivate", runUsers},
+		{"groups", "show the groups Okta provisioned: list, show", runGroups},
 		{"audit", "show the audit trail: list", runAudit},
+		{"apikey", "manage keys of the vendor API (/api/v1): create, list, remove", runAPIKey},
 		{"sync", "run a sync with Okta now, or show its history", runSync},
 		{"version", "print the version", runVersion},
 	}
