@@ -96,25 +96,19 @@ func (s *sqlStore) RemoveAPIKey(ctx context.Context, id string) error {
 }
 
 // AuthenticateAPIKey returns the key a secret belongs to; anything else is Unauthorized.
+// As with SCIM tokens, the key is found by the hash of the whole secret, so that timing
+// does not tell which prefixes exist.
 func (s *sqlStore) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, error) {
 	const op = "appstore.AuthenticateAPIKey"
+	hash := hashToken(secret)
 	var r apiKeyRow
-	found := false
-	if p, ok := tokenPrefix(tokenScheme + strings.TrimPrefix(secret, apiKeyScheme)); ok && strings.HasPrefix(secret, apiKeyScheme) {
-		prefix := apiKeyScheme + strings.TrimPrefix(p, tokenScheme)
-		err := s.db.GetContext(ctx, &r, s.q(`SELECT `+apiKeyCols+` FROM api_keys WHERE prefix = ?`), prefix)
-		if err != nil && s.wrapKind(err) != errkind.NotFound {
-			return APIKey{}, s.wrap(op, err)
+	if err := s.db.GetContext(ctx, &r, s.q(`SELECT `+apiKeyCols+` FROM api_keys WHERE secret_hash = ?`), hash); err != nil {
+		if s.wrapKind(err) == errkind.NotFound {
+			return APIKey{}, unauthorized(op)
 		}
-		found = err == nil
+		return APIKey{}, s.wrap(op, err)
 	}
-	// Compare even when nothing was found, so that timing does not tell whether a
-	// prefix exists.
-	want := r.SecretHash
-	if !found {
-		want = hashToken("oka_0000000000_none")
-	}
-	if subtle.ConstantTimeCompare([]byte(hashToken(secret)), []byte(want)) != 1 || !found {
+	if !strings.HasPrefix(secret, apiKeyScheme) || subtle.ConstantTimeCompare([]byte(hash), []byte(r.SecretHash)) != 1 {
 		return APIKey{}, unauthorized(op)
 	}
 	k := r.key()
