@@ -37,7 +37,7 @@ func newEnv(t *testing.T, b storetest.Backend, admin string) *env {
 	st := b.Open(t)
 	cfg := config.Config{DB: "unused", Listen: "127.0.0.1:8080", PublicURL: "https://scim.example.com", AdminToken: admin, SCIMLogRetention: "0"}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := server.New(ctx, cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := server.New(ctx, cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Options{Version: "test"})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); s.Close(); cancel() })
 	return &env{t: t, store: st, srv: srv, key: admin}
