@@ -24,6 +24,9 @@ func (s *Server) routes() {
 	s.mux.Handle("/scim/v2/", s.scimHandler())
 	s.mux.HandleFunc("/healthz", s.healthz)
 	s.mux.Handle("/readyz", readiness(s.Store, s.Log))
+	if s.Config.MetricsListen == "" { // else on its own listener, see serveMetrics
+		s.mux.Handle("/metrics", s.Metrics.Handler())
+	}
 	s.mux.Handle(api.Prefix+"/", api.New(s.Manager))
 	if s.Config.AdminToken != "" {
 		s.mux.Handle("/admin/v1/", s.Manager.Admin())
