@@ -58,7 +58,7 @@ func (s *sqlStore) CreateAPIKey(ctx context.Context, name string) (APIKey, strin
 // ListAPIKeys returns every API key, oldest first, without secrets.
 func (s *sqlStore) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 	var rows []apiKeyRow
-	if err := s.db.SelectContext(ctx, &rows, `SELECT `+apiKeyCols+` FROM api_keys ORDER BY created_at, id`); err != nil {
+	if err := s.rdb.SelectContext(ctx, &rows, `SELECT `+apiKeyCols+` FROM api_keys ORDER BY created_at, id`); err != nil {
 		return nil, s.wrap("appstore.ListAPIKeys", err)
 	}
 	out := make([]APIKey, len(rows))
@@ -71,7 +71,7 @@ func (s *sqlStore) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 // HasAPIKeys reports whether any API key exists.
 func (s *sqlStore) HasAPIKeys(ctx context.Context) (bool, error) {
 	var n int
-	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM (SELECT 1 FROM api_keys LIMIT 1) k`); err != nil {
+	if err := s.rdb.GetContext(ctx, &n, `SELECT count(*) FROM (SELECT 1 FROM api_keys LIMIT 1) k`); err != nil {
 		return false, s.wrap("appstore.HasAPIKeys", err)
 	}
 	return n > 0, nil
@@ -102,7 +102,7 @@ func (s *sqlStore) AuthenticateAPIKey(ctx context.Context, secret string) (APIKe
 	const op = "appstore.AuthenticateAPIKey"
 	hash := hashToken(secret)
 	var r apiKeyRow
-	if err := s.db.GetContext(ctx, &r, s.q(`SELECT `+apiKeyCols+` FROM api_keys WHERE secret_hash = ?`), hash); err != nil {
+	if err := s.rdb.GetContext(ctx, &r, s.q(`SELECT `+apiKeyCols+` FROM api_keys WHERE secret_hash = ?`), hash); err != nil {
 		if s.wrapKind(err) == errkind.NotFound {
 			return APIKey{}, unauthorized(op)
 		}

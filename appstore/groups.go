@@ -533,7 +533,7 @@ func (s *sqlStore) MemberCounts(ctx context.Context, tenantID string, groupIDs [
 			GroupID string `db:"group_id"`
 			N       int    `db:"n"`
 		}
-		if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT gm.group_id, count(*) AS n FROM group_members gm JOIN groups g ON g.id = gm.group_id
+		if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT gm.group_id, count(*) AS n FROM group_members gm JOIN groups g ON g.id = gm.group_id
 			WHERE g.tenant_id = ? AND gm.group_id IN (`+placeholders(len(chunk))+`) GROUP BY gm.group_id`), args...); err != nil {
 			return nil, s.wrap("appstore.MemberCounts", err)
 		}
@@ -559,7 +559,7 @@ func (s *sqlStore) ListMembers(ctx context.Context, tenantID, groupID, afterID s
 		Type    string `db:"member_type"`
 		Display string `db:"display"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT gm.member_id, gm.member_type,
+	if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT gm.member_id, gm.member_type,
 			COALESCE(NULLIF(u.display_name, ''), u.user_name, g2.display_name, '') AS display
 		FROM group_members gm
 		LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
