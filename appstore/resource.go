@@ -10,6 +10,7 @@ func TenantResource(t Tenant) resource.Tenant {
 	return resource.Tenant{
 		ID: t.ID, Name: t.Name, ProvisioningEnabled: t.ProvisioningEnabled,
 		InviteUsers: t.Settings.InviteUsers, AllowedEmailDomains: nonNil(t.Settings.AllowedEmailDomains),
+		InviteSubject: t.Settings.InviteSubject, InviteText: t.Settings.InviteText,
 		Created: t.Created, Updated: t.Updated,
 	}
 }

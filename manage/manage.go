@@ -32,6 +32,8 @@ type Options struct {
 	// why, and operations that need it fail naming OKTASYNC_SECRET_KEY.
 	Key    []byte
 	KeyErr error
+	// PublicURL is the base URL browsers reach the server at; setup links start with it.
+	PublicURL string
 	// AdminToken is OKTASYNC_ADMIN_TOKEN: a key of the API besides the stored API keys.
 	AdminToken string
 	// BaseCtx is the context sync runs started through an API live in (the server's);
@@ -88,6 +90,12 @@ func AsApp(ctx context.Context, via string) context.Context {
 // writes to Okta as it does the app's.
 func AsAPI(ctx context.Context, keyID string) context.Context {
 	return appstore.WithActor(ctx, appstore.Actor{Kind: "api", ID: keyID})
+}
+
+// AsWeb attributes the writes made with ctx to a signed-in user of the web pages, named
+// by the session's actor (the setup link, or the console's key).
+func AsWeb(ctx context.Context, who string) context.Context {
+	return appstore.WithActor(ctx, appstore.Actor{Kind: "web", ID: who})
 }
 
 // Page is one page of a listing. Next is the cursor of the following page, "" on the

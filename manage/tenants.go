@@ -23,11 +23,15 @@ type TenantChanges struct {
 	InviteUsers         *bool
 	// AllowedEmailDomains replaces the list; an empty list allows every domain.
 	AllowedEmailDomains *[]string
+	// InviteSubject and InviteText replace the invitation's templates ("" for the
+	// standard one); an ${attributeName} the tenant does not have is Invalid.
+	InviteSubject, InviteText *string
 }
 
 // Empty reports whether c changes nothing.
 func (c TenantChanges) Empty() bool {
-	return c.Name == nil && c.ProvisioningEnabled == nil && c.InviteUsers == nil && c.AllowedEmailDomains == nil
+	return c.Name == nil && c.ProvisioningEnabled == nil && c.InviteUsers == nil && c.AllowedEmailDomains == nil &&
+		c.InviteSubject == nil && c.InviteText == nil
 }
 
 // CreateTenant creates a tenant; an existing id is a Conflict.
@@ -82,6 +86,9 @@ func (m *Manager) UpdateTenant(ctx context.Context, id string, c TenantChanges) 
 	if c.Name != nil && strings.TrimSpace(*c.Name) == "" {
 		return resource.Tenant{}, errkind.InvalidField(op, "name", "name must not be empty")
 	}
+	if err := m.checkInvitation(ctx, id, c); err != nil {
+		return resource.Tenant{}, err
+	}
 	t, err := m.store.UpdateTenant(ctx, id, func(t *appstore.Tenant) error {
 		if c.Name != nil {
 			t.Name = strings.TrimSpace(*c.Name)
@@ -94,6 +101,12 @@ func (m *Manager) UpdateTenant(ctx context.Context, id string, c TenantChanges) 
 		}
 		if c.AllowedEmailDomains != nil {
 			t.Settings.AllowedEmailDomains = domains
+		}
+		if c.InviteSubject != nil {
+			t.Settings.InviteSubject = strings.TrimSpace(*c.InviteSubject)
+		}
+		if c.InviteText != nil {
+			t.Settings.InviteText = strings.TrimSpace(*c.InviteText)
 		}
 		return nil
 	})

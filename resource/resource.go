@@ -9,10 +9,14 @@ import "time"
 
 // Tenant is one customer of the app.
 type Tenant struct {
-	ID                  string   `json:"id"`
-	Name                string   `json:"name"`
-	ProvisioningEnabled bool     `json:"provisioningEnabled"`
-	InviteUsers         bool     `json:"inviteUsers"`
+	ID                  string `json:"id"`
+	Name                string `json:"name"`
+	ProvisioningEnabled bool   `json:"provisioningEnabled"`
+	InviteUsers         bool   `json:"inviteUsers"`
+	// InviteSubject and InviteText are the invitation's templates, with ${attributeName}
+	// variables; empty means the standard invitation.
+	InviteSubject       string   `json:"inviteSubject"`
+	InviteText          string   `json:"inviteText"`
 	AllowedEmailDomains []string `json:"allowedEmailDomains"`
 	// SCIMURL is the SCIM connector base URL to give Okta; filled by the management
 	// layer, which knows the public URL.
