@@ -15,7 +15,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/scimload ./cmd/scimload
 
 run: build
-	$(BIN)/oktasync serve
+	OKTASYNC_CONSOLE_LINK=true $(BIN)/oktasync serve
 
 test:
 	$(GO) test -count=1 $(GOTESTFLAGS) $(PKGS)

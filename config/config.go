@@ -44,6 +44,9 @@ type Config struct {
 	// RequestTimeout bounds each SCIM request, its database queries included: a Go
 	// duration such as 30s.
 	RequestTimeout string
+	// ConsoleLink ("true" or "false") makes serve print a one-time sign-in link to the
+	// vendor's console when it starts; `make run` sets it.
+	ConsoleLink string
 }
 
 // setting describes one option: its flag, its environment variable and its default.
@@ -70,6 +73,7 @@ var settings = []setting{
 	{"metrics-per-tenant", "OKTASYNC_METRICS_PER_TENANT", "false", "true adds a per-tenant SCIM request counter to /metrics", func(c *Config) *string { return &c.MetricsPerTenant }, false},
 	{"scim-log-retention", "OKTASYNC_SCIM_LOG_RETENTION", "7d", "how long the SCIM request log keeps requests (e.g. 7d, 36h; 0 turns the log off)", func(c *Config) *string { return &c.SCIMLogRetention }, false},
 	{"request-timeout", "OKTASYNC_REQUEST_TIMEOUT", "30s", "how long one SCIM request may take, its database queries included, before it is cut off with 503", func(c *Config) *string { return &c.RequestTimeout }, false},
+	{"console-link", "OKTASYNC_CONSOLE_LINK", "false", "print a one-time sign-in link to the console on start: true or false", func(c *Config) *string { return &c.ConsoleLink }, false},
 }
 
 // Error is a configuration error naming the flag or environment variable at fault.
@@ -188,6 +192,9 @@ func (c *Config) validate(source map[string]string) error {
 	if _, err := strconv.ParseBool(c.MetricsPerTenant); err != nil {
 		bad("metrics-per-tenant", "%q is not true or false", c.MetricsPerTenant)
 	}
+	if _, err := strconv.ParseBool(c.ConsoleLink); err != nil {
+		bad("console-link", "%q is not true or false", c.ConsoleLink)
+	}
 	if _, err := ParseRetention(c.SCIMLogRetention); err != nil {
 		bad("scim-log-retention", "%v", err)
 	}
@@ -204,6 +211,12 @@ func (c *Config) validate(source map[string]string) error {
 		bad("request-timeout", "%q is not a positive duration such as 30s", c.RequestTimeout)
 	}
 	return errors.Join(errs...)
+}
+
+// ConsoleLinkOn is ConsoleLink parsed.
+func (c *Config) ConsoleLinkOn() bool {
+	on, _ := strconv.ParseBool(c.ConsoleLink)
+	return on
 }
 
 // MetricsPerTenantOn is MetricsPerTenant parsed.

@@ -78,6 +78,7 @@ func TestInvalidValuesNameTheCulprit(t *testing.T) {
 		{map[string]string{"OKTASYNC_METRICS_LISTEN": "9090"}, nil, "OKTASYNC_METRICS_LISTEN: \"9090\" is not host:port"},
 		{nil, []string{"--metrics-listen", "localhost:nope"}, "--metrics-listen: bad port"},
 		{map[string]string{"OKTASYNC_METRICS_PER_TENANT": "yes please"}, nil, "OKTASYNC_METRICS_PER_TENANT: \"yes please\" is not true or false"},
+		{map[string]string{"OKTASYNC_CONSOLE_LINK": "yes"}, nil, "OKTASYNC_CONSOLE_LINK: \"yes\" is not true or false"},
 	}
 	for _, tc := range cases {
 		_, err := load(t, tc.env, tc.args...)

@@ -16,6 +16,7 @@ import (
 	"github.com/oktasync/oktasync/requestid"
 	"github.com/oktasync/oktasync/scim"
 	"github.com/oktasync/oktasync/scimlog"
+	"github.com/oktasync/oktasync/web"
 )
 
 // routes mounts every HTTP handler the server answers. Add a new part with one line
@@ -23,6 +24,7 @@ import (
 func (s *Server) routes() {
 	s.mux.Handle("/scim/v2/", s.scimHandler())
 	s.mux.HandleFunc("/healthz", s.healthz)
+	s.mux.Handle("/", web.New(web.Options{Manager: s.Manager, PublicURL: s.Config.BaseURL(), Logger: s.Log}))
 	s.mux.Handle("/readyz", readiness(s.Store, s.Log))
 	if s.Config.MetricsListen == "" { // else on its own listener, see serveMetrics
 		s.mux.Handle("/metrics", s.Metrics.Handler())

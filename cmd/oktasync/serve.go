@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/manage"
 	"github.com/oktasync/oktasync/requestid"
 	httpserver "github.com/oktasync/oktasync/server"
 )
@@ -57,5 +59,17 @@ The token is shown only now. Manage tokens with 'oktasync token list|create|rene
 
 `, cfg.SCIMURL(), secret)
 	}
+	if cfg.ConsoleLinkOn() {
+		l, err := srv.Manager.CreateConsoleLink(manage.AsCLI(ctx), consoleLinkTTL)
+		if err != nil {
+			ln.Close()
+			srv.Close()
+			return err
+		}
+		fmt.Fprintf(e.stdout, "  Console sign-in (once):  %s\n\n", l.URL)
+	}
 	return srv.Serve(ctx, ln)
 }
+
+// consoleLinkTTL is how long the one-time console link of OKTASYNC_CONSOLE_LINK works.
+const consoleLinkTTL = time.Hour

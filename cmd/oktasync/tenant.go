@@ -48,7 +48,8 @@ func runTenant(ctx context.Context, e *env, args []string) error {
 		"attributes": tenantAttributes,
 		"okta":       tenantOkta,
 		"mapping":    tenantMapping,
-	}, []string{"create", "list", "enable", "disable", "set", "attributes", "okta", "mapping"})
+		"setup-link": tenantSetupLink,
+	}, []string{"create", "list", "enable", "disable", "set", "attributes", "okta", "mapping", "setup-link"})
 }
 
 // tenantArg takes the tenant from the single positional argument or --tenant.
