@@ -142,7 +142,7 @@ func Compose(t appstore.Tenant, u appstore.User) (subject, text string) {
 		name = u.UserName
 	}
 	text = "Hello " + name + ",\n\n" +
-		"An account has been set up for you in " + tenantName + ".\n" +
+		"An account at " + tenantName + " has been set up for you.\n" +
 		"Your username is " + u.UserName + ".\n"
 	if strings.TrimSpace(t.Settings.InviteText) != "" {
 		text = Fill(t.Settings.InviteText, u)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/manage"
 )
 
 const (
@@ -60,12 +61,12 @@ func randomString() string {
 
 // startSession creates a session, sets its cookie and returns it.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, tenant, actor string) error {
-	s, secret, err := h.o.Store.CreateSession(r.Context(), appstore.Session{TenantID: tenant, Actor: actor}, SessionIdle, SessionAbsolute)
+	s, secret, err := h.store.CreateSession(r.Context(), appstore.Session{TenantID: tenant, Actor: actor}, SessionIdle, SessionAbsolute)
 	if err != nil {
 		return err
 	}
 	if old, err := r.Cookie(sessionCookie); err == nil {
-		_ = h.o.Store.DeleteSession(r.Context(), old.Value)
+		_ = h.store.DeleteSession(r.Context(), old.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: h.secure,
 		SameSite: http.SameSiteLaxMode, Expires: s.Expires})
@@ -74,7 +75,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, tenant, a
 
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		_ = h.o.Store.DeleteSession(r.Context(), c.Value)
+		_ = h.store.DeleteSession(r.Context(), c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: -1})
@@ -86,7 +87,7 @@ func (h *Handler) loadSession(r *http.Request) (*session, error) {
 	if err != nil || c.Value == "" {
 		return nil, nil
 	}
-	s, err := h.o.Store.TouchSession(r.Context(), c.Value, SessionIdle)
+	s, err := h.store.TouchSession(r.Context(), c.Value, SessionIdle)
 	if errors.Is(err, errkind.Unauthorized) {
 		return nil, nil
 	}
@@ -142,6 +143,7 @@ func (h *Handler) signedIn(consoleOnly bool, fn func(w http.ResponseWriter, r *h
 				return
 			}
 		}
-		fn(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)), s)
+		ctx := manage.AsWeb(context.WithValue(r.Context(), sessionKey{}, s), s.Actor)
+		fn(w, r.WithContext(ctx), s)
 	}
 }

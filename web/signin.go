@@ -13,7 +13,7 @@ import (
 // pages, a console link (one-time) a console session. Unknown links get 404 and expired
 // or revoked ones 410, both with a page that shows nothing of any tenant.
 func (h *Handler) openSetupLink(w http.ResponseWriter, r *http.Request) {
-	l, err := h.o.Store.RedeemSetupLink(r.Context(), r.PathValue("secret"))
+	l, err := h.store.RedeemSetupLink(r.Context(), r.PathValue("secret"))
 	switch {
 	case errors.Is(err, appstore.ErrLinkGone):
 		h.message(w, r, http.StatusGone, "This link has expired",
@@ -27,7 +27,7 @@ func (h *Handler) openSetupLink(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.startSession(w, r, l.TenantID, "setup-link:"+l.ID); err != nil {
+	if err := h.startSession(w, r, l.TenantID, appstore.SetupLinkActor(l.ID)); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -93,10 +93,12 @@ func tenantPath(tenant string, parts ...string) string {
 	return p
 }
 
-// consoleActor names who a console key belongs to: the admin token, or an API key.
+// consoleActor names who a console key belongs to: an API key of the vendor API, or
+// OKTASYNC_ADMIN_TOKEN.
 func (h *Handler) consoleActor(r *http.Request, key string) (string, error) {
-	if h.o.AdminToken != "" && sameSecret(key, h.o.AdminToken) {
-		return "admin-token", nil
+	id, err := h.m.AuthenticateAPI(r.Context(), key)
+	if err != nil {
+		return "", err
 	}
-	return "", errkind.Errorf("web.signIn", errkind.Unauthorized, "key not accepted")
+	return "console:" + id, nil
 }

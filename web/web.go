@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/manage"
 )
 
 //go:embed assets templates
@@ -29,21 +30,19 @@ const (
 
 // Options configure the pages.
 type Options struct {
-	// Store keeps sessions and redeems setup links.
-	Store appstore.Store
+	// Manager performs every operation; its store also keeps the browser sessions.
+	Manager *manage.Manager
 	// PublicURL is the base URL browsers reach the server at; an https URL makes the
 	// session cookie Secure.
 	PublicURL string
-	// SCIMURL is the Target SCIM URL shown to the customer's administrator.
-	SCIMURL string
-	// AdminToken, when set, signs in to the console (as OKTASYNC_ADMIN_TOKEN does for the API).
-	AdminToken string
-	Logger     *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Handler serves every page, the embedded assets and the setup links.
 type Handler struct {
 	o      Options
+	m      *manage.Manager
+	store  appstore.PortalStore
 	mux    *http.ServeMux
 	pages  map[string]*pageTemplate
 	secure bool
@@ -55,7 +54,7 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{o: o, mux: http.NewServeMux(), pages: parsePages(),
+	h := &Handler{o: o, m: o.Manager, store: o.Manager.Store(), mux: http.NewServeMux(), pages: parsePages(),
 		secure: strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")}
 	assets, _ := fs.Sub(files, "assets")
 	h.mux.Handle("GET /assets/", http.StripPrefix("/assets/", cacheAssets(http.FileServerFS(assets))))

@@ -1,10 +1,19 @@
-package web_test
+// Package browsertest drives a real headless Chromium (Debian's chromium package) for
+// the pages' tests, with github.com/chromedp/chromedp. Tests skip, saying why, when
+// Chromium is not installed.
+package browsertest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -23,19 +32,20 @@ var (
 	browserErr    error
 )
 
-// TestMain stops the shared Chromium after the package's tests.
-func TestMain(m *testing.M) {
+// Run runs a package's tests, then stops the shared Chromium, and returns m.Run's code:
+// call os.Exit(browsertest.Run(m)) from TestMain.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if browserCancel != nil {
 		browserCancel()
 	}
-	os.Exit(code)
+	return code
 }
 
 // startBrowser starts one headless Chromium for the whole package: each test then opens
 // its own browser context (its own cookies), which costs milliseconds instead of a
 // second per launch.
-func startBrowser(t *testing.T) context.Context {
+func startBrowser(t testing.TB) context.Context {
 	t.Helper()
 	path := chromiumPath
 	if p := os.Getenv("OKTASYNC_CHROMIUM"); p != "" {
@@ -78,20 +88,22 @@ func startBrowser(t *testing.T) context.Context {
 	return browserCtx
 }
 
-// tab is one browser context (its own cookie jar) with one page, recording the page's
+// Tab is one browser context (its own cookie jar) with one page, recording the page's
 // JavaScript errors, console errors and warnings, and CSP violations.
-type tab struct {
-	t   *testing.T
+type Tab struct {
+	t   testing.TB
 	ctx context.Context
 
 	mu     sync.Mutex
 	errors []string
 }
 
-func newTab(t *testing.T) *tab {
+// NewTab opens a tab in a browser context of its own; the test fails, when it ends, on
+// any error the page wrote to its console.
+func NewTab(t testing.TB) *Tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(startBrowser(t), chromedp.WithNewBrowserContext())
-	tb := &tab{t: t, ctx: ctx}
+	tb := &Tab{t: t, ctx: ctx}
 	if err := chromedp.Do(ctx); err != nil {
 		cancel()
 		t.Fatalf("opening a tab: %v", err)
@@ -125,8 +137,8 @@ func newTab(t *testing.T) *tab {
 	return tb
 }
 
-// do runs actions, failing the test with what was being done.
-func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+// Do runs actions, failing the test with what was being done.
+func (tb *Tab) Do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
@@ -135,8 +147,8 @@ func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// open navigates and returns the HTTP status of the page.
-func (tb *tab) open(url string) int64 {
+// Open navigates and returns the HTTP status of the page.
+func (tb *Tab) Open(url string) int64 {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
@@ -147,20 +159,27 @@ func (tb *tab) open(url string) int64 {
 	return resp.Status
 }
 
-// text returns the visible text of the first element matching the CSS selector.
-func (tb *tab) text(sel string) string {
+// Text returns the visible text of the first element matching sel: an XPath when it
+// starts with /, else a CSS selector.
+func (tb *Tab) Text(sel string) string {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+	var read chromedp.Action[string]
+	if strings.HasPrefix(sel, "/") {
+		read = chromedp.Text(chromedp.Search(sel), chromedp.NodeVisible)
+	} else {
+		read = chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible)
+	}
+	s, err := chromedp.Run(ctx, read)
 	if err != nil {
 		tb.t.Fatalf("read %s: %v", sel, err)
 	}
 	return strings.TrimSpace(s)
 }
 
-// eval evaluates a JavaScript expression in the page.
-func eval[T any](tb *tab, expr string) T {
+// Eval evaluates a JavaScript expression in the page.
+func Eval[T any](tb *Tab, expr string) T {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
@@ -171,7 +190,8 @@ func eval[T any](tb *tab, expr string) T {
 	return v
 }
 
-func (tb *tab) location() string {
+// Location is the page's URL.
+func (tb *Tab) Location() string {
 	tb.t.Helper()
 	s, err := chromedp.Run(tb.ctx, chromedp.Location())
 	if err != nil {
@@ -180,14 +200,14 @@ func (tb *tab) location() string {
 	return s
 }
 
-// button is an XPath for the button or link whose text is label.
-func button(label string) string {
+// Button is an XPath for the button or link whose text is label.
+func Button(label string) string {
 	return fmt.Sprintf(`//*[self::button or self::a][normalize-space(.)=%q]`, label)
 }
 
-// click clicks the element matching the XPath or CSS selector (a Search) and waits for
+// Click clicks the element matching the XPath or CSS selector (a Search) and waits for
 // the page it loads; it returns that page's HTTP status.
-func (tb *tab) click(sel string, before ...chromedp.Action[chromedp.Void]) int64 {
+func (tb *Tab) Click(sel string, before ...chromedp.Action[chromedp.Void]) int64 {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
@@ -201,4 +221,69 @@ func (tb *tab) click(sel string, before ...chromedp.Action[chromedp.Void]) int64
 		tb.t.Fatalf("click %s: %v", sel, err)
 	}
 	return resp.Status
+}
+
+// ScreenshotsEnv names the variable that makes Screenshot write its files; without it
+// Screenshot does nothing, so that test runs leave the committed pictures alone.
+const ScreenshotsEnv = "OKTASYNC_SCREENSHOTS"
+
+// Screenshot saves the visible part of the page as a PNG at path, when
+// $OKTASYNC_SCREENSHOTS is 1. The picture is re-encoded at the best compression and
+// reduced to the page's 256 most used colours, which keeps a page of text small and
+// its colours true.
+func (tb *Tab) Screenshot(path string) {
+	tb.t.Helper()
+	if os.Getenv(ScreenshotsEnv) != "1" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		tb.t.Fatalf("screenshot %s: %v", path, err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		tb.t.Fatalf("screenshot %s: %v", path, err)
+	}
+	pal := image.NewPaletted(img.Bounds(), commonColors(img, 256))
+	draw.Draw(pal, img.Bounds(), img, image.Point{}, draw.Src)
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&buf, pal); err != nil {
+		tb.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// Viewport sets the page's size, to look at it as a phone (390 px) or a laptop would.
+func (tb *Tab) Viewport(width, height int64) {
+	tb.t.Helper()
+	tb.Do("set the viewport", chromedp.EmulateViewport(width, height))
+}
+
+// commonColors returns the n colours img uses most.
+func commonColors(img image.Image, n int) color.Palette {
+	count := map[color.RGBA]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			count[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	cs := make([]color.RGBA, 0, len(count))
+	for c := range count {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool { return count[cs[i]] > count[cs[j]] })
+	if len(cs) > n {
+		cs = cs[:n]
+	}
+	out := make(color.Palette, len(cs))
+	for i, c := range cs {
+		out[i] = c
+	}
+	return out
 }
