@@ -132,7 +132,7 @@ var fieldFlags = map[string]string{
 	"id": "", "filter": "--filter", "attributes": "--attr", "type": "--type",
 	"schedule": "--schedule", "fullSchedule": "--full-schedule", "conflict": "--conflict", "unmatched": "--unmatched",
 	"deactivate": "--deactivate", "orgUrl": "--org-url", "appId": "--app-id", "allowedEmailDomains": "--allowed-email-domains",
-	"after": "--after", "since": "--since", "until": "--until",
+	"after": "--after", "since": "--since", "until": "--until", "ttl": "--ttl",
 }
 
 // flagOf returns the flag prefix ("--filter: ") of an error about field, if the command
