@@ -11,15 +11,17 @@ import (
 	"time"
 
 	"github.com/oktasync/oktasync/appstore/storetest"
+	"github.com/oktasync/oktasync/web/browsertest"
 )
 
 // TestMain lets the test binary run as oktasync itself, so that tests can start real
-// `oktasync serve` processes next to each other.
+// `oktasync serve` processes next to each other; it stops the browser tests' Chromium
+// at the end.
 func TestMain(m *testing.M) {
 	if os.Getenv("OKTASYNC_TEST_RUN_MAIN") == "1" {
 		main()
 	}
-	os.Exit(m.Run())
+	os.Exit(browsertest.Run(m))
 }
 
 // startServeProcess runs `oktasync serve` as a separate process and waits until it
