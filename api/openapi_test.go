@@ -25,6 +25,7 @@ var documented = []string{
 	"GET /api/v1/tenants/{tenant}/groups", "GET /api/v1/tenants/{tenant}/groups/{id}", "GET /api/v1/tenants/{tenant}/groups/{id}/members",
 	"GET /api/v1/tenants/{tenant}/audit",
 	"POST /api/v1/tenants/{tenant}/sync", "GET /api/v1/tenants/{tenant}/sync", "GET /api/v1/tenants/{tenant}/sync/{id}",
+	"POST /api/v1/tenants/{tenant}/setup-links", "GET /api/v1/tenants/{tenant}/setup-links", "DELETE /api/v1/tenants/{tenant}/setup-links/{id}",
 }
 
 func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
