@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/manage"
 	"github.com/oktasync/oktasync/resource"
 )
@@ -17,6 +18,10 @@ type activityData struct {
 	Audit                  []resource.AuditEvent
 	Next                   string
 	CSVURL                 string
+	// The SCIM request log, filtered by status class.
+	Status       string
+	Requests     []appstore.SCIMRequest
+	RequestsNext string
 }
 
 // auditQuery reads the activity page's filters.
@@ -54,6 +59,18 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	d.Audit, d.Next = pg.Items, pg.Next
+	d.Status = q.Get("status")
+	reqs, err := h.m.ListSCIMRequests(r.Context(), manage.SCIMRequestQuery{Tenant: tenant, StatusClass: d.Status, Limit: 25, After: q.Get("scimAfter")})
+	if h.formError(err, func(st int, msg string) {
+		h.render(w, r, st, "activity", page{Title: "Activity", Section: "activity", Error: msg, Data: d})
+	}) {
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d.Requests, d.RequestsNext = reqs.Items, reqs.Next
 	csvq := q
 	csvq.Del("after")
 	d.CSVURL = tenantPath(tenant, "activity.csv") + "?" + csvq.Encode()

@@ -17,6 +17,8 @@ type oktaData struct {
 	Tokens    []resource.Credential
 	Basic     []resource.Credential
 	MaxTokens int
+	// LastRequest is the newest request of the SCIM request log, if any.
+	LastRequest *appstore.SCIMRequest
 	// NewSecret is a token just generated or renewed, shown this once.
 	NewSecret string
 	NewPrefix string
@@ -45,6 +47,14 @@ func (h *Handler) oktaPage(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	if newCred != nil {
 		d.NewSecret, d.NewPrefix = newCred.Secret, newCred.Prefix
+	}
+	last, err := h.m.ListSCIMRequests(ctx, manage.SCIMRequestQuery{Tenant: tenant, Limit: 1})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(last.Items) > 0 {
+		d.LastRequest = &last.Items[0]
 	}
 	p.Title, p.Section, p.Data = "Okta provisioning", "okta", d
 	h.render(w, r, status, "okta", p)

@@ -45,6 +45,7 @@ var funcs = template.FuncMap{
 	},
 	"join": strings.Join,
 	"add":  func(a, b int) int { return a + b },
+	"list": func(v ...string) []string { return v },
 }
 
 // parsePages parses each file of templates/pages with the layout and the partials.

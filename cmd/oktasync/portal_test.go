@@ -150,6 +150,17 @@ func TestSetupPortalFlow(t *testing.T) {
 			if err := r.sim.Sim.TestConnection(context.Background(), r.sim.AppID); err != nil {
 				t.Fatalf("Test API Credentials: %v", err)
 			}
+			// The page shows that Okta's Test API Credentials reached us (the log is written
+			// in batches, so it may take a moment).
+			for i := 0; ; i++ {
+				tb.Open(r.base + "/portal/acme/okta")
+				if last := tb.Text("#last-request"); strings.Contains(last, "GET /scim/v2/Users?startIndex=1&count=2 answered 200") {
+					break
+				} else if i == 50 {
+					t.Fatalf("last request from Okta: %q", last)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 			ann := r.assign("ann.lee@acme.example", "Ann", "Lee")
 			g, err := r.sim.Sim.CreateGroup("Engineering", "")
 			if err != nil {
@@ -301,7 +312,10 @@ func TestSetupPortalFlow(t *testing.T) {
 			if got := tb.Text("#progress dl"); !strings.Contains(got, "dry run: nothing changed") {
 				t.Errorf("dry run page: %q", got)
 			}
-			tb.Open(r.base + "/portal/acme/activity")
+			tb.Open(r.base + "/portal/acme/activity?status=2xx")
+			if got := tb.Text(`//table[@id="scim-requests"]//tr[.//code[normalize-space(.)="/scim/v2/Users"]][1]/td[@class="status"]`); got != "201" {
+				t.Errorf("SCIM log's create: status %q", got)
+			}
 			shot(tb, "activity")
 			tb.Viewport(390, 844)
 			tb.Open(r.base + "/portal/acme/users")
