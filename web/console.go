@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/manage"
 	"github.com/oktasync/oktasync/resource"
 	"github.com/oktasync/oktasync/syncer"
@@ -12,7 +13,8 @@ import (
 
 type tenantRow struct {
 	resource.Tenant
-	LastSync *syncer.RunJSON
+	LastSync    *syncer.RunJSON
+	LastRequest *appstore.SCIMRequest
 }
 
 type consoleData struct {
@@ -47,7 +49,16 @@ func (h *Handler) consolePage(w http.ResponseWriter, r *http.Request, status int
 			h.fail(w, r, err)
 			return
 		}
-		d.Tenants = append(d.Tenants, tenantRow{Tenant: full, LastSync: last[t.ID]})
+		row := tenantRow{Tenant: full, LastSync: last[t.ID]}
+		reqs, err := h.m.ListSCIMRequests(ctx, manage.SCIMRequestQuery{Tenant: t.ID, Limit: 1})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if len(reqs.Items) > 0 {
+			row.LastRequest = &reqs.Items[0]
+		}
+		d.Tenants = append(d.Tenants, row)
 	}
 	p.Title, p.Tenant, p.Data = "Tenants", "-", d
 	h.render(w, r, status, "console", p)
