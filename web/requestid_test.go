@@ -17,8 +17,8 @@ import (
 // TestFailedPageNamesTheRequestID: a page that fails for a reason inside the server says
 // so without internals, and names the request id its log line carries.
 func TestFailedPageNamesTheRequestID(t *testing.T) {
-	r := newRig(t, storetest.SQLite)
-	srv := httptest.NewServer(requestid.Middleware(web.New(web.Options{Store: r.store, AdminToken: "admin-secret"})))
+	r := newRig(t, storetest.SQLite, "")
+	srv := httptest.NewServer(requestid.Middleware(web.New(web.Options{Manager: r.m, PublicURL: r.srv.URL})))
 	defer srv.Close()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
