@@ -42,7 +42,7 @@ const Prefix = "/api/v1"
 type Group func(api huma.API, m *manage.Manager)
 
 // Groups are the endpoint groups every API serves.
-var Groups = []Group{tenantEndpoints, credentialEndpoints, attributeEndpoints, userEndpoints, groupEndpoints, auditEndpoints, syncEndpoints, setupLinkEndpoints}
+var Groups = []Group{tenantEndpoints, credentialEndpoints, attributeEndpoints, userEndpoints, groupEndpoints, auditEndpoints, syncEndpoints, setupLinkEndpoints, eventEndpoints, webhookEndpoints}
 
 // Handler is the vendor API over m: the Groups and any extra ones.
 type Handler struct {

@@ -33,9 +33,12 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 	}
 }
 
-func newEnv(t *testing.T, b storetest.Backend, admin string) *env {
+func newEnv(t *testing.T, b storetest.Backend, admin string, mods ...func(*config.Config)) *env {
 	st := b.Open(t)
 	cfg := config.Config{DB: "unused", Listen: "127.0.0.1:8080", PublicURL: "https://scim.example.com", AdminToken: admin, SCIMLogRetention: "0"}
+	for _, m := range mods {
+		m(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := server.New(ctx, cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Options{Version: "test"})
 	srv := httptest.NewServer(s.Handler())

@@ -26,6 +26,10 @@ var documented = []string{
 	"GET /api/v1/tenants/{tenant}/audit",
 	"POST /api/v1/tenants/{tenant}/sync", "GET /api/v1/tenants/{tenant}/sync", "GET /api/v1/tenants/{tenant}/sync/{id}",
 	"POST /api/v1/tenants/{tenant}/setup-links", "GET /api/v1/tenants/{tenant}/setup-links", "DELETE /api/v1/tenants/{tenant}/setup-links/{id}",
+	"GET /api/v1/events", "GET /api/v1/tenants/{tenant}/events",
+	"POST /api/v1/webhooks", "GET /api/v1/webhooks", "GET /api/v1/webhooks/{id}", "PATCH /api/v1/webhooks/{id}", "DELETE /api/v1/webhooks/{id}",
+	"POST /api/v1/webhooks/{id}/rotate-secret", "POST /api/v1/webhooks/{id}/test",
+	"GET /api/v1/webhooks/{id}/deliveries", "POST /api/v1/webhooks/{id}/deliveries/{delivery}/retry",
 }
 
 func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {

@@ -34,6 +34,9 @@ type Options struct {
 	KeyErr error
 	// PublicURL is the base URL browsers reach the server at; setup links start with it.
 	PublicURL string
+	// WebhookAllowPrivate lets webhook URLs reach loopback, link-local and private
+	// addresses (OKTASYNC_WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowPrivate bool
 	// AdminToken is OKTASYNC_ADMIN_TOKEN: a key of the API besides the stored API keys.
 	AdminToken string
 	// BaseCtx is the context sync runs started through an API live in (the server's);

@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg config.Config, store appstore.Store, log *slog
 	met := metrics.New(metrics.Options{Version: o.Version, PerTenant: cfg.MetricsPerTenantOn()})
 	met.DB(store.Backend(), appstore.SQLDB(store))
 	met.MailQueue(store.QueuedMail)
-	m := manage.New(store, manage.Options{SCIMURL: cfg.SCIMURL(), PublicURL: cfg.BaseURL(), Key: key, KeyErr: keyErr, AdminToken: cfg.AdminToken, BaseCtx: ctx, Log: log})
+	m := manage.New(store, manage.Options{SCIMURL: cfg.SCIMURL(), PublicURL: cfg.BaseURL(), Key: key, KeyErr: keyErr, AdminToken: cfg.AdminToken, WebhookAllowPrivate: cfg.AllowPrivateWebhooks(), BaseCtx: ctx, Log: log})
 	sy := m.Syncer()
 	sy.OnOktaAttempt = func(a oktaclient.Attempt) { met.OktaAttempt(a.Family, a.Status, a.Remaining) }
 	sy.OnRunFinished = func(rec appstore.SyncRun) {

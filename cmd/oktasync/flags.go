@@ -97,7 +97,7 @@ func (f *cmdFlags) openManager(ctx context.Context) (*manage.Manager, error) {
 	if keyErr != nil {
 		key = nil
 	}
-	return manage.New(s, manage.Options{SCIMURL: cfg.SCIMURL(), PublicURL: cfg.BaseURL(), Key: key, KeyErr: keyErr, AdminToken: cfg.AdminToken}), nil
+	return manage.New(s, manage.Options{SCIMURL: cfg.SCIMURL(), PublicURL: cfg.BaseURL(), Key: key, KeyErr: keyErr, AdminToken: cfg.AdminToken, WebhookAllowPrivate: cfg.AllowPrivateWebhooks()}), nil
 }
 
 // start parses args, requires exactly n positional arguments (what names them in the

@@ -53,6 +53,8 @@ func commands() []command {
 		{"audit", "show the audit trail: list", runAudit},
 		{"apikey", "manage keys of the vendor API (/api/v1): create, list, remove", runAPIKey},
 		{"sync", "run a sync with Okta now, or show its history", runSync},
+		{"events", "read the change feed: tail [--follow]", runEvents},
+		{"webhook", "manage webhook endpoints: add, list, remove, test, deliveries", runWebhook},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -133,6 +135,7 @@ var fieldFlags = map[string]string{
 	"schedule": "--schedule", "fullSchedule": "--full-schedule", "conflict": "--conflict", "unmatched": "--unmatched",
 	"deactivate": "--deactivate", "orgUrl": "--org-url", "appId": "--app-id", "allowedEmailDomains": "--allowed-email-domains",
 	"after": "--after", "since": "--since", "until": "--until", "ttl": "--ttl",
+	"types": "--types", "tenants": "--tenant", "url": "", "limit": "--limit",
 }
 
 // flagOf returns the flag prefix ("--filter: ") of an error about field, if the command
