@@ -320,6 +320,7 @@ func (s *Sim) userJSON(base string, u *user) map[string]any {
 func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var match func(*user) bool
+	var indexed expr // a filter or search an index answers (see indexedUsers)
 	switch {
 	case q.Get("search") != "":
 		e, err := parseExpr(q.Get("search"), searchRules)
@@ -328,6 +329,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		match = func(u *user) bool { return e.match(s.userResolver(u)) }
+		indexed = e
 	case q.Get("filter") != "":
 		e, err := parseExpr(q.Get("filter"), userFilterRules)
 		if err != nil {
@@ -335,6 +337,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		match = func(u *user) bool { return e.match(s.userResolver(u)) }
+		indexed = e
 	case q.Get("q") != "":
 		prefix := strings.ToLower(q.Get("q"))
 		match = func(u *user) bool {
@@ -358,8 +361,12 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	pi := parseLimit(r, def, 200)
 	s.mu.Lock()
+	candidates, ok := s.indexedUsers(indexed)
+	if !ok {
+		candidates = s.sortedUsers()
+	}
 	var all []*user
-	for _, u := range s.sortedUsers() {
+	for _, u := range candidates {
 		if match(u) {
 			all = append(all, u)
 		}

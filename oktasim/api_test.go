@@ -23,7 +23,7 @@ import (
 
 // newSDK returns a v2 SDK client for srv, configured as oktasync must
 // configure it (no cache, a request timeout, plain http allowed).
-func newSDK(t *testing.T, srv *oktasim.Server, token string, retries int32) *okta.Client {
+func newSDK(t testing.TB, srv *oktasim.Server, token string, retries int32) *okta.Client {
 	t.Helper()
 	t.Setenv("HOME", t.TempDir()) // keep a developer's ~/.okta/okta.yaml out
 	_, c, err := okta.NewClient(context.Background(),
@@ -36,7 +36,7 @@ func newSDK(t *testing.T, srv *oktasim.Server, token string, retries int32) *okt
 	return c
 }
 
-func startSim(t *testing.T, opts ...oktasim.Option) (*oktasim.Server, *okta.Client) {
+func startSim(t testing.TB, opts ...oktasim.Option) (*oktasim.Server, *okta.Client) {
 	t.Helper()
 	srv := oktasim.NewServer(opts...)
 	t.Cleanup(srv.Close)

@@ -170,7 +170,8 @@ type Sim struct {
 	seq    uint64
 	seqOf  map[string]uint64 // every id ever issued, so cursors survive deletes
 	users  map[string]*user
-	logins map[string]string // lower-cased login -> user id
+	logins map[string]string          // lower-cased login -> user id
+	emails map[string]map[string]bool // lower-cased email -> ids of the users having it
 	apps   map[string]*app
 	groups map[string]*group
 	appID  string
@@ -203,6 +204,7 @@ func New(opts ...Option) *Sim {
 		seqOf:  map[string]uint64{},
 		users:  map[string]*user{},
 		logins: map[string]string{},
+		emails: map[string]map[string]bool{},
 		apps:   map[string]*app{},
 		groups: map[string]*group{},
 	}

@@ -268,6 +268,7 @@ func (s *Sim) createUserLocked(profile map[string]any, password, activate bool) 
 	}
 	s.users[id] = u
 	s.logins[strings.ToLower(str(p, "login"))] = id
+	s.indexEmail(u, "", str(p, "email"))
 	return u, nil
 }
 
@@ -359,6 +360,7 @@ func (s *Sim) updateUserLocked(u *user, profile map[string]any, partial bool) *E
 		delete(s.logins, strings.ToLower(oldLogin))
 		s.logins[strings.ToLower(newLogin)] = u.id
 	}
+	s.indexEmail(u, str(u.profile, "email"), str(p, "email"))
 	u.profile = p
 	u.lastUpdated = s.now()
 	mapped := s.cfg.mapping(cloneMap(p))
@@ -510,6 +512,50 @@ func (s *Sim) deleteUserLocked(u *user) {
 	}
 	delete(s.users, u.id)
 	delete(s.logins, strings.ToLower(str(u.profile, "login")))
+	s.indexEmail(u, str(u.profile, "email"), "")
+}
+
+// indexEmail moves u in the email index from old to new ("" for none).
+func (s *Sim) indexEmail(u *user, old, new string) {
+	if ids := s.emails[strings.ToLower(old)]; old != "" && ids != nil {
+		delete(ids, u.id)
+		if len(ids) == 0 {
+			delete(s.emails, strings.ToLower(old))
+		}
+	}
+	if new == "" {
+		return
+	}
+	k := strings.ToLower(new)
+	if s.emails[k] == nil {
+		s.emails[k] = map[string]bool{}
+	}
+	s.emails[k][u.id] = true
+}
+
+// indexedUsers returns the only users that can match e when e is a single
+// profile.login or profile.email equality, which Okta answers from an index
+// (the sync's look-up of every app user); ok is false for any other filter.
+func (s *Sim) indexedUsers(e expr) (users []*user, ok bool) {
+	c, isCmp := e.(cmpExpr)
+	v, isStr := c.val.(string)
+	if !isCmp || !isStr || c.op != "eq" {
+		return nil, false
+	}
+	switch strings.ToLower(c.attr) {
+	case "profile.login":
+		if u := s.users[s.logins[strings.ToLower(v)]]; u != nil {
+			users = append(users, u)
+		}
+		return users, true
+	case "profile.email":
+		for id := range s.emails[strings.ToLower(v)] {
+			users = append(users, s.users[id])
+		}
+		slices.SortFunc(users, func(a, b *user) int { return cmpU64(a.seq, b.seq) })
+		return users, true
+	}
+	return nil, false
 }
 
 // ---- apps ----

@@ -357,7 +357,8 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
 // their cause.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	se := asSCIMError(err)
-	if se.Status >= 500 {
+	// 501 (Bulk, /Me) is a documented answer to a client, not a failure of the server.
+	if se.Status >= 500 && se.Status != http.StatusNotImplemented {
 		s.log.ErrorContext(r.Context(), "scim: request failed", "method", r.Method, "path", r.URL.Path, "status", se.Status, "err", err)
 	} else {
 		s.log.DebugContext(r.Context(), "scim: request refused", "method", r.Method, "path", r.URL.Path, "status", se.Status, "scimType", se.ScimType, "detail", se.Detail)

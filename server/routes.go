@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +23,8 @@ import (
 // routes mounts every HTTP handler the server answers. Add a new part with one line
 // here, at its own prefix.
 func (s *Server) routes() {
-	s.mux.Handle("/scim/v2/", s.scimHandler())
+	s.scim = s.scimHandler()
+	s.mux.Handle("/scim/v2/", s.scim)
 	s.mux.HandleFunc("/healthz", s.healthz)
 	s.mux.Handle("/", web.New(web.Options{Manager: s.Manager, PublicURL: s.Config.BaseURL(), Logger: s.Log}))
 	s.mux.Handle("/readyz", readiness(s.Store, s.Log))
@@ -39,7 +41,20 @@ func (s *Server) routes() {
 
 // middleware wraps every request, outermost first.
 func (s *Server) middleware(h http.Handler) http.Handler {
-	return requestid.Middleware(logRequests(s.Log, h))
+	return requestid.Middleware(logRequests(s.Log, scimFirst(s.scim, h)))
+}
+
+// scimFirst hands every path under /scim/v2/ to the SCIM handler as it came, before the
+// mux's path cleaning: Okta configured with a base URL ending in "/" requests
+// /scim/v2//Users, which the mux would answer with a bare redirect and no SCIM body.
+func scimFirst(scimHandler, rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/scim/v2/") {
+			scimHandler.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
 }
 
 // serveMetrics mounts /metrics on the main mux, or serves it on OKTASYNC_METRICS_LISTEN

@@ -50,6 +50,7 @@ type Server struct {
 
 	ctx     context.Context // the server's: runs started through APIs live in it
 	mux     *http.ServeMux
+	scim    http.Handler // the SCIM endpoint, also reached before the mux (see scimFirst)
 	handler http.Handler
 	closers []func()
 }

@@ -83,7 +83,7 @@ func (r *Run) reconcilePage(ctx context.Context, page []oktaclient.AppUser) erro
 	if err != nil {
 		return err
 	}
-	each(ctx, r.s.workers(), page, func(au oktaclient.AppUser) {
+	each(ctx, r.s.workers(), page, flushAfter(ctx, r, func(au oktaclient.AppUser) {
 		if u, ok := byOkta[au.ID]; ok {
 			if r.wasPlanned(u.ID) {
 				return
@@ -131,7 +131,7 @@ func (r *Run) reconcilePage(ctx context.Context, page []oktaclient.AppUser) erro
 		if err != nil {
 			r.failUser(ctx, u, appstore.SyncState{}, false, err)
 		}
-	})
+	}))
 	return ctx.Err()
 }
 
@@ -202,7 +202,7 @@ func (r *Run) sweep(ctx context.Context, seen func(oktaID string) bool) error {
 		if err != nil {
 			return err
 		}
-		each(ctx, r.s.workers(), gone, func(u appstore.SyncUser) {
+		each(ctx, r.s.workers(), gone, flushAfter(ctx, r, func(u appstore.SyncUser) {
 			s, has := states[u.ID]
 			au, found, err := r.getAppUser(ctx, u.OktaUserID)
 			if err == nil {
@@ -214,7 +214,7 @@ func (r *Run) sweep(ctx context.Context, seen func(oktaID string) bool) error {
 			if err != nil {
 				r.failUser(ctx, u, s, has, err)
 			}
-		})
+		}))
 		if err := ctx.Err(); err != nil {
 			return err
 		}

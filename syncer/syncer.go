@@ -115,6 +115,8 @@ type Run struct {
 	plan    []PlanItem
 	errs    []appstore.SyncRunError
 	lastPut time.Time
+	counted bool       // an action was counted since the record was last stored
+	putMu   sync.Mutex // orders the record's writes, so that counts never go back
 	// planned holds, in a dry run, the users the incremental pass planned for.
 	planned map[string]bool
 }
@@ -316,6 +318,7 @@ func (r *Run) record(it PlanItem) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rec.Counts[it.Action]++
+	r.counted = true
 	if len(r.plan) < MaxPlanItems {
 		r.plan = append(r.plan, it)
 	}
@@ -323,21 +326,51 @@ func (r *Run) record(it PlanItem) {
 
 // progress counts a processed user and stores the record now and then.
 func (r *Run) progress(ctx context.Context, n int) {
+	r.putMu.Lock()
 	r.mu.Lock()
 	r.rec.Processed += int64(n)
 	now := r.s.now()
 	due := now.Sub(r.lastPut) >= time.Second
 	if due {
-		r.lastPut = now
+		r.lastPut, r.counted = now, false
 	}
 	rec := r.snapshotLocked()
 	r.mu.Unlock()
 	if due {
 		_ = r.s.Store.UpdateSyncRun(ctx, rec)
 	}
+	r.putMu.Unlock()
 	if r.opts.Progress != nil {
 		r.opts.Progress(rec)
 	}
+}
+
+// flushAfter wraps a per-user step so that the run's counts are stored after it.
+func flushAfter[T any](ctx context.Context, r *Run, fn func(T)) func(T) {
+	return func(v T) {
+		fn(v)
+		r.flushCounts(ctx)
+	}
+}
+
+// flushCounts stores the run record right after a user whose commit added to the
+// counts, so that a run killed at any point shows in its history what it did. A dry run
+// commits nothing and is stored with its progress only.
+func (r *Run) flushCounts(ctx context.Context) {
+	if r.opts.DryRun {
+		return
+	}
+	r.putMu.Lock()
+	defer r.putMu.Unlock()
+	r.mu.Lock()
+	if !r.counted {
+		r.mu.Unlock()
+		return
+	}
+	r.counted, r.lastPut = false, r.s.now()
+	rec := r.snapshotLocked()
+	r.mu.Unlock()
+	_ = r.s.Store.UpdateSyncRun(ctx, rec)
 }
 
 // fail records one user's failure and keeps going: a user that fails is retried by the

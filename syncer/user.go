@@ -37,12 +37,12 @@ func (r *Run) incremental(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		each(ctx, r.s.workers(), batch, func(u appstore.SyncUser) {
+		each(ctx, r.s.workers(), batch, flushAfter(ctx, r, func(u appstore.SyncUser) {
 			st, ok := states[u.ID]
 			if err := r.syncDirty(ctx, u, st, ok); err != nil {
 				r.failUser(ctx, u, st, ok, err)
 			}
-		})
+		}))
 		r.progress(ctx, len(batch))
 		if r.opts.DryRun {
 			r.markPlanned(ids)

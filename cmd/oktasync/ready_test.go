@@ -102,3 +102,27 @@ func TestReadinessNoticesDeletedSQLiteFile(t *testing.T) {
 	}
 	waitLog(t, s, "oktasync.db was deleted while the server was running")
 }
+
+// Okta configured with a base URL ending in "/" sends /scim/v2//Users: it is served as
+// /scim/v2/Users, and an unknown path under it is a SCIM 404, never a bare redirect.
+func TestDoubleSlashServedAsSCIM(t *testing.T) {
+	s := startServe(t, map[string]string{"OKTASYNC_DB": "sqlite:" + filepath.Join(t.TempDir(), "oktasync.db")})
+	scimURL, token := bootToken(t, s.stdout.String())
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if code, _ := postUser(t, scimURL+"/", token, "slash@example.com"); code != 201 {
+		t.Fatalf("POST /scim/v2//Users: %d, want 201", code)
+	}
+	for path, want := range map[string]int{"//Users?startIndex=1&count=2": 200, "//Nope": 404} {
+		req, _ := http.NewRequest("GET", scimURL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.Header.Get("Content-Type") != "application/scim+json" || !strings.Contains(string(b), "schemas") {
+			t.Errorf("GET /scim/v2%s: %d %q %s, want %d with a SCIM body", path, resp.StatusCode, resp.Header.Get("Content-Type"), b, want)
+		}
+	}
+}
