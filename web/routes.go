@@ -21,6 +21,11 @@ func (h *Handler) routes() {
 		}
 	}))
 
+	m.HandleFunc("GET /console/webhooks", h.signedIn(true, h.webhooks))
+	m.HandleFunc("POST /console/webhooks", h.signedIn(true, h.createWebhook))
+	m.HandleFunc("GET /console/webhooks/{id}", h.signedIn(true, h.webhookPage))
+	m.HandleFunc("POST /console/webhooks/{id}/{action}", h.signedIn(true, h.webhookAction))
+
 	t := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, s *session)) {
 		m.HandleFunc(pattern, h.signedIn(false, fn))
 	}
