@@ -42,7 +42,7 @@ const Prefix = "/api/v1"
 type Group func(api huma.API, m *manage.Manager)
 
 // Groups are the endpoint groups every API serves.
-var Groups = []Group{tenantEndpoints, credentialEndpoints, attributeEndpoints, userEndpoints, groupEndpoints, auditEndpoints, syncEndpoints, setupLinkEndpoints, eventEndpoints, webhookEndpoints}
+var Groups = []Group{tenantEndpoints, credentialEndpoints, attributeEndpoints, userEndpoints, groupEndpoints, auditEndpoints, scimRequestEndpoints, syncEndpoints, setupLinkEndpoints, eventEndpoints, webhookEndpoints}
 
 // Handler is the vendor API over m: the Groups and any extra ones.
 type Handler struct {
@@ -137,7 +137,7 @@ func init() {
 
 // queryFields are the fields errors name that come from the query string.
 var queryFields = map[string]bool{"filter": true, "source": true, "active": true, "group": true, "updatedSince": true,
-	"limit": true, "after": true, "resource": true, "actor": true, "since": true, "until": true, "format": true}
+	"limit": true, "after": true, "resource": true, "actor": true, "since": true, "until": true, "format": true, "status": true}
 
 // fail turns a management-layer error into the problem the API answers.
 func fail(err error) error {

@@ -24,6 +24,7 @@ var documented = []string{
 	"GET /api/v1/tenants/{tenant}/users/{id}", "PATCH /api/v1/tenants/{tenant}/users/{id}",
 	"GET /api/v1/tenants/{tenant}/groups", "GET /api/v1/tenants/{tenant}/groups/{id}", "GET /api/v1/tenants/{tenant}/groups/{id}/members",
 	"GET /api/v1/tenants/{tenant}/audit",
+	"GET /api/v1/tenants/{tenant}/scim-requests",
 	"POST /api/v1/tenants/{tenant}/sync", "GET /api/v1/tenants/{tenant}/sync", "GET /api/v1/tenants/{tenant}/sync/{id}",
 	"POST /api/v1/tenants/{tenant}/setup-links", "GET /api/v1/tenants/{tenant}/setup-links", "DELETE /api/v1/tenants/{tenant}/setup-links/{id}",
 	"GET /api/v1/events", "GET /api/v1/tenants/{tenant}/events",

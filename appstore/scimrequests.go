@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/resource"
 )
 
 // SCIMRequest is one request to the SCIM endpoint, as the request log keeps it. Bodies are
@@ -237,4 +238,12 @@ func (s *sqlStore) PruneSCIMRequests(ctx context.Context, before time.Time, limi
 		return 0, s.wrap(op, fmt.Errorf("rows affected: %w", err))
 	}
 	return int(n), nil
+}
+
+// SCIMRequestResource is r as the API shows it.
+func SCIMRequestResource(r SCIMRequest) resource.SCIMRequest {
+	return resource.SCIMRequest{ID: r.ID, Time: r.Time, Tenant: r.TenantID, Credential: r.CredentialID, Method: r.Method,
+		Path: r.Path, Status: r.Status, DurationMs: float64(r.Duration.Microseconds()) / 1000, UserAgent: r.UserAgent,
+		RequestID: r.RequestID, ScimType: r.ScimType, Detail: r.Detail, RequestBody: r.RequestBody, RequestTruncated: r.RequestTruncated,
+		ResponseBody: r.ResponseBody, ResponseTruncated: r.ResponseTruncated}
 }

@@ -3,29 +3,35 @@ package manage
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
 )
 
-// SCIMRequestQuery selects a tenant's entries of the SCIM request log, newest first.
+// SCIMRequestQuery selects entries of the SCIM request log, newest first.
 type SCIMRequestQuery struct {
+	// Tenant is the tenant whose requests to list; "" lists every tenant's, and the
+	// requests refused before a credential told the tenant.
 	Tenant string
 	// StatusClass is "2xx", "4xx", … ("" for all).
-	StatusClass string
-	Limit       int    // 0 means DefaultLimit
-	After       string // the cursor a previous page returned as Next
+	StatusClass  string
+	Since, Until time.Time // Since inclusive, Until exclusive; zero for open
+	Limit        int       // 0 means DefaultLimit
+	After        string    // the cursor a previous page returned as Next
 }
 
-// ListSCIMRequests returns a page of the tenant's SCIM request log (bodies redacted
-// when they were logged), newest first.
+// ListSCIMRequests returns a page of the SCIM request log (bodies redacted when they
+// were logged), newest first.
 func (m *Manager) ListSCIMRequests(ctx context.Context, q SCIMRequestQuery) (Page[appstore.SCIMRequest], error) {
 	const op = "manage.ListSCIMRequests"
 	page := Page[appstore.SCIMRequest]{Total: -1}
-	if _, err := m.tenant(ctx, q.Tenant); err != nil {
-		return page, err
+	if q.Tenant != "" {
+		if _, err := m.tenant(ctx, q.Tenant); err != nil {
+			return page, err
+		}
 	}
-	sq := appstore.SCIMRequestQuery{TenantID: q.Tenant, Limit: pageSize(q.Limit)}
+	sq := appstore.SCIMRequestQuery{TenantID: q.Tenant, Since: q.Since, Until: q.Until, Limit: pageSize(q.Limit)}
 	if q.StatusClass != "" {
 		c, err := appstore.ParseStatusClass(q.StatusClass)
 		if err != nil {

@@ -51,6 +51,7 @@ func commands() []command {
 		{"users", "manage the app's users: list, create, update, deactivate, reactivate", runUsers},
 		{"groups", "show the groups Okta provisioned: list, show", runGroups},
 		{"audit", "show the audit trail: list", runAudit},
+		{"scim-log", "show the SCIM request log: what identity providers sent and got", runSCIMLog},
 		{"apikey", "manage keys of the vendor API (/api/v1): create, list, remove", runAPIKey},
 		{"sync", "run a sync with Okta now, or show its history", runSync},
 		{"events", "read the change feed: tail [--follow]", runEvents},

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/appstore/storetest"
@@ -54,6 +56,66 @@ func TestServeKeepsSCIMRequestLog(t *testing.T) {
 				}
 				if tc.want > 0 && strings.Join(statuses, ",") != "Unauthorized,Unauthorized,OK" {
 					t.Fatalf("statuses newest first: %v", statuses)
+				}
+			}
+		})
+	}
+}
+
+func TestSCIMLogCommand(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			url := b.URL(t)
+			c := newCLI(t, url)
+			c.ok("tenant", "create", "acme")
+			st, err := appstore.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			err = st.AppendSCIMRequests(context.Background(), []appstore.SCIMRequest{
+				{Time: now.Add(-3 * time.Minute), TenantID: "acme", Method: "POST", Path: "/scim/v2/Users", Status: 201, Duration: 2 * time.Millisecond,
+					UserAgent: "Okta SCIM Client 1.0.0", RequestID: "req-1", RequestBody: `{"userName":"a@acme.com","password":"[REDACTED]"}`},
+				{Time: now.Add(-2 * time.Minute), TenantID: "acme", Method: "POST", Path: "/scim/v2/Users", Status: 409, ScimType: "uniqueness",
+					Detail: `userName "a@acme.com" is already taken`, UserAgent: "Okta SCIM Client 1.0.0", RequestID: "req-2"},
+				{Time: now.Add(-time.Minute), Method: "GET", Path: "/scim/v2/Users", Status: 401, Detail: "missing Authorization header", RequestID: "req-3"},
+			})
+			st.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := c.ok("scim-log")
+			if n := strings.Count(all, "\n"); n != 4 || !strings.Contains(all, "req-3") || !strings.Contains(all, "uniqueness userName") {
+				t.Fatalf("scim-log: want a header and 3 rows:\n%s", all)
+			}
+			if strings.Index(all, "req-3") > strings.Index(all, "req-1") {
+				t.Fatalf("not newest first:\n%s", all)
+			}
+			if out := c.ok("scim-log", "--tenant", "acme", "--status", "4xx"); !strings.Contains(out, "req-2") || strings.Contains(out, "req-1") || strings.Contains(out, "req-3") {
+				t.Fatalf("--tenant acme --status 4xx:\n%s", out)
+			}
+			if out := c.ok("scim-log", "--limit", "1"); !strings.Contains(out, "req-3") || strings.Contains(out, "req-2") {
+				t.Fatalf("--limit 1:\n%s", out)
+			}
+			var entries []map[string]any
+			if err := json.Unmarshal([]byte(c.ok("scim-log", "--tenant", "acme", "--json")), &entries); err != nil || len(entries) != 2 {
+				t.Fatalf("--json: %v %v", entries, err)
+			}
+			if entries[1]["requestBody"] != `{"userName":"a@acme.com","password":"[REDACTED]"}` || entries[0]["scimType"] != "uniqueness" {
+				t.Fatalf("--json entries: %v", entries)
+			}
+			for _, tc := range []struct {
+				args []string
+				code int
+				want string
+			}{
+				{[]string{"scim-log", "--status", "404"}, 2, "--status"},
+				{[]string{"scim-log", "--limit", "0"}, 2, "--limit"},
+				{[]string{"scim-log", "--tenant", "nope"}, 1, `no tenant "nope"`},
+			} {
+				code, _, errs := c.run("", tc.args...)
+				if code != tc.code || !strings.Contains(errs, tc.want) {
+					t.Errorf("%v: exit %d, %q; want exit %d naming %q", tc.args, code, errs, tc.code, tc.want)
 				}
 			}
 		})
