@@ -271,6 +271,18 @@ func TestUsers(t *testing.T) {
 	})
 }
 
+// The tenant's email-domain allow-list holds for the app's writes through the API too.
+func TestUsersOutsideAllowedDomains(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		e.must(200, "PATCH", "/api/v1/tenants/default", `{"allowedEmailDomains":["example.com"]}`)
+		e.problem(400, "POST", "/api/v1/tenants/default/users", `{"userName":"eve@evil.test"}`, "body.userName", "evil.test")
+		id := e.must(201, "POST", "/api/v1/tenants/default/users", `{"userName":"ok@EXAMPLE.com"}`).json(t)["id"].(string)
+		e.problem(400, "PATCH", "/api/v1/tenants/default/users/"+id, `{"email":"ok@sub.example.com"}`, "body.email", "sub.example.com")
+		e.must(200, "PATCH", "/api/v1/tenants/default", `{"allowedEmailDomains":[]}`)
+		e.must(201, "POST", "/api/v1/tenants/default/users", `{"userName":"eve@evil.test"}`)
+	})
+}
+
 func (e *env) scimUA(token, ua, method, path, body string) resp {
 	e.t.Helper()
 	return e.scimWith(token, ua, method, path, body)

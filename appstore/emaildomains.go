@@ -103,7 +103,7 @@ func (s *sqlStore) checkEmailDomains(ctx context.Context, tx *sqlx.Tx, op string
 		what, addr := fresh[i], fresh[i+1]
 		d, _ := emailDomain(addr)
 		if !containsFold(allowed, d) {
-			return errkind.Errorf(op, errkind.Invalid, "%s %q: the domain %q is not among the tenant's allowed email domains (%s)",
+			return errkind.InvalidField(op, what, "%s %q: the domain %q is not among the tenant's allowed email domains (%s)",
 				what, addr, d, strings.Join(allowed, ", "))
 		}
 	}

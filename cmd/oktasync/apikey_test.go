@@ -54,6 +54,17 @@ func TestAPIKeysGroupsAndAuditCSV(t *testing.T) {
 			if code, _, errs := c.run("", "groups", "show", "nope"); code != 1 || !strings.Contains(errs, "nope") {
 				t.Fatalf("unknown group: %d %q", code, errs)
 			}
+			if out := c.ok("tenant", "set", "--allowed-email-domains", "Example.com, acme.io"); !strings.Contains(out, "example.com, acme.io") {
+				t.Fatalf("tenant set --allowed-email-domains: %q", out)
+			}
+			if code, _, errs := c.run("", "users", "create", "x@evil.test"); code != 1 || !strings.Contains(errs, "evil.test") {
+				t.Fatalf("user outside the allowed domains: %d %q", code, errs)
+			}
+			if code, _, errs := c.run("", "tenant", "set", "--allowed-email-domains", "not a domain"); code != 2 || !strings.Contains(errs, "--allowed-email-domains") {
+				t.Fatalf("bad domain: %d %q", code, errs)
+			}
+			c.ok("tenant", "set", "--allowed-email-domains=")
+			c.ok("users", "create", "x@evil.test")
 			csv := c.ok("audit", "list", "--csv")
 			lines := strings.Split(strings.TrimSpace(csv), "\n")
 			if lines[0] != "id,time,tenant,actor,operation,resourceType,resourceId,changes" || len(lines) < 4 || !strings.Contains(csv, "user.create") {
