@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/appstore/storetest"
@@ -53,7 +54,14 @@ func TestPostgresLockSharedAndReleasedOnCrash(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("terminated %d sessions holding the lock, want 1", n)
 	}
-	r2, err := otherSyncer.Begin(ctx, tenant, syncer.RunOptions{})
+	// pg_terminate_backend only signals the session; it ends (and its lock goes) a
+	// moment later.
+	var r2 *syncer.Run
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if r2, err = otherSyncer.Begin(ctx, tenant, syncer.RunOptions{}); err == nil || !errors.Is(err, errkind.Conflict) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("lock not released by the dead session: %v", err)
 	}
