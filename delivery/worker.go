@@ -262,11 +262,11 @@ func (w *Worker) secrets(ep appstore.WebhookEndpoint) ([]string, error) {
 	}
 	out := []string{cur}
 	if len(ep.OldSecretEnc) > 0 && time.Now().Before(ep.OldSecretUntil) {
-		old, err := seal.Open(w.o.Key, SecretOwner(ep.ID), ep.OldSecretEnc)
-		if err != nil {
-			return nil, err
+		// A previous secret sealed under a key since replaced cannot sign any more; the
+		// current one still does.
+		if old, err := seal.Open(w.o.Key, SecretOwner(ep.ID), ep.OldSecretEnc); err == nil {
+			out = append(out, old)
 		}
-		out = append(out, old)
 	}
 	return out, nil
 }
