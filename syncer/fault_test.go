@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/appstore/storetest"
+	"github.com/oktasync/oktasync/errkind"
 	"github.com/oktasync/oktasync/internal/testbin"
 	"github.com/oktasync/oktasync/oktasim"
 	"github.com/oktasync/oktasync/syncer"
@@ -107,11 +109,20 @@ func (h *harness) state() string {
 	return strings.Join(lines, "\n")
 }
 
-// settle runs syncs until one finishes without failures (at most 10).
+// settle runs syncs until one finishes without failures (at most 10). A run refused
+// because the tenant's sync lock is held is tried again, not counted: after a process
+// is killed, PostgreSQL releases its lock only once it notices the session has ended,
+// which on a busy machine takes a moment.
 func (h *harness) settle(full bool) {
 	h.t.Helper()
+	lockWait := time.Now().Add(30 * time.Second)
 	for i := 0; i < 10; i++ {
 		rep, err := h.syncer.Run(h.ctx, tenant, syncer.RunOptions{Full: full})
+		if errors.Is(err, errkind.Conflict) && time.Now().Before(lockWait) {
+			i--
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		h.idle()
 		if err == nil && rep.Run.Counts[syncer.ActError] == 0 {
 			return
