@@ -28,22 +28,15 @@ func TestMiddlewareKeepsSaneIDsAndMakesOthers(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var seen string
 			h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = FromContext(r.Context()) }))
-			srv := httptest.NewServer(h)
-			defer srv.Close()
-			req, _ := http.NewRequest("GET", srv.URL, nil)
+			// Straight to the handler: net/http's client would refuse to send some of
+			// these values, and a proxy in front of the server might not.
+			req := httptest.NewRequest("GET", "/", nil)
 			if c.sent != "" {
 				req.Header[Header] = []string{c.sent}
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				// net/http refuses to send some bad header values at all; nothing to check.
-				if !c.kept {
-					return
-				}
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			got := resp.Header.Get(Header)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			got := rec.Header().Get(Header)
 			if got != seen || got == "" {
 				t.Fatalf("response id %q, handler saw %q", got, seen)
 			}
