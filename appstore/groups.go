@@ -165,6 +165,7 @@ func (s *sqlStore) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	g.Version = 1
 	now := s.micros()
 	g.Created, g.Updated = fromMicros(now), fromMicros(now)
+	var out Group
 	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
 		if _, err := s.getTenant(ctx, tx, g.TenantID, false); err != nil {
 			return err
@@ -198,21 +199,19 @@ func (s *sqlStore) CreateGroup(ctx context.Context, g Group) (Group, error) {
 			return err
 		}
 		if len(g.Members) == 0 {
+			out, out.Members = g, []Member{}
 			return nil
 		}
-		withNames, err := s.withDisplays(ctx, tx, g)
-		if err != nil {
+		// Read inside the write, the displays serve both the events and the reply.
+		if out, err = s.withDisplays(ctx, tx, g); err != nil {
 			return err
 		}
-		return s.emitMembers(ctx, tx, event.GroupMemberAdded, withNames, withNames.Members)
+		return s.emitMembers(ctx, tx, event.GroupMemberAdded, out, out.Members)
 	})
 	if err != nil {
 		return Group{}, err
 	}
-	if g.Members == nil {
-		g.Members = []Member{}
-	}
-	return s.withDisplays(ctx, s.rdb, g)
+	return out, nil
 }
 
 // withDisplays fills in member display names.
