@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/event"
 )
 
 // The reconciliation worker's part of the store: each tenant's Okta connection, the
@@ -381,7 +382,9 @@ func (s *sqlStore) SetOktaConnection(ctx context.Context, c OktaConnection) (Okt
 		if err := s.audit(ctx, tx, c.TenantID, "okta.connection.set", "Tenant", c.TenantID, ch); err != nil {
 			return err
 		}
-		return s.emitTenantChange(ctx, tx, before, t)
+		after := before
+		after.OktaConnection = &event.OktaConnection{OrgURL: c.OrgURL, AppID: c.AppID, Updated: c.Updated}
+		return s.emitDiff(ctx, tx, event.TenantUpdated, c.TenantID, before, after)
 	})
 	if err != nil {
 		return OktaConnection{}, err
@@ -461,7 +464,9 @@ func (s *sqlStore) DeleteOktaConnection(ctx context.Context, tenantID string) er
 		if err := s.audit(ctx, tx, tenantID, "okta.connection.delete", "Tenant", tenantID, nil); err != nil {
 			return err
 		}
-		return s.emitTenantChange(ctx, tx, before, t)
+		after := before
+		after.OktaConnection = nil
+		return s.emitDiff(ctx, tx, event.TenantUpdated, tenantID, before, after)
 	})
 }
 

@@ -176,7 +176,8 @@ func (s *sqlStore) UpdateTenant(ctx context.Context, id string, fn func(*Tenant)
 		if err := s.audit(ctx, tx, id, "tenant.update", "Tenant", id, changes); err != nil {
 			return err
 		}
-		return s.emitTenantChange(ctx, tx, before, t)
+		// Attributes and connection are untouched here: only the tenant's fields change.
+		return s.emitDiff(ctx, tx, event.TenantUpdated, id, before, withTenant(before, t))
 	})
 	return out, err
 }
@@ -295,9 +296,7 @@ func (s *sqlStore) tenantData(ctx context.Context, tx *sqlx.Tx, t Tenant) (event
 	for _, a := range attrs {
 		d.Attributes = append(d.Attributes, AttributeResource(a))
 	}
-	if len(t.Settings.Extra) > 0 {
-		d.Policies = t.Settings.Extra
-	}
+	d = withTenant(d, t)
 	c, err := s.getOktaConnection(ctx, tx, t.ID)
 	switch {
 	case err == nil:
@@ -306,6 +305,15 @@ func (s *sqlStore) tenantData(ctx context.Context, tx *sqlx.Tx, t Tenant) (event
 		return d, err
 	}
 	return d, nil
+}
+
+// withTenant is d with the tenant's own fields and policies taken from t.
+func withTenant(d event.Tenant, t Tenant) event.Tenant {
+	d.Tenant, d.Policies = TenantResource(t), nil
+	if len(t.Settings.Extra) > 0 {
+		d.Policies = t.Settings.Extra
+	}
+	return d
 }
 
 // emitTenantChange emits tenant.updated when the tenant t, re-read with its
