@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/oktasync/oktasync/appstore"
@@ -76,10 +77,8 @@ func (m *Manager) GetTenant(ctx context.Context, id string) (resource.Tenant, er
 // UpdateTenant applies c to a tenant, in one transaction.
 func (m *Manager) UpdateTenant(ctx context.Context, id string, c TenantChanges) (resource.Tenant, error) {
 	const op = "manage.UpdateTenant"
-	var domains []string
 	if c.AllowedEmailDomains != nil {
-		var err error
-		if domains, err = cleanDomains(op, *c.AllowedEmailDomains); err != nil {
+		if err := checkDomains(op, *c.AllowedEmailDomains); err != nil {
 			return resource.Tenant{}, err
 		}
 	}
@@ -100,7 +99,7 @@ func (m *Manager) UpdateTenant(ctx context.Context, id string, c TenantChanges) 
 			t.Settings.InviteUsers = *c.InviteUsers
 		}
 		if c.AllowedEmailDomains != nil {
-			t.Settings.AllowedEmailDomains = domains
+			t.Settings.AllowedEmailDomains = slices.Clone(*c.AllowedEmailDomains) // the store normalises it
 		}
 		if c.InviteSubject != nil {
 			t.Settings.InviteSubject = strings.TrimSpace(*c.InviteSubject)
@@ -128,21 +127,16 @@ func (m *Manager) DeleteTenant(ctx context.Context, id string) error {
 	return m.store.DeleteTenant(ctx, id)
 }
 
-// cleanDomains lower-cases the domains of an allow-list and refuses what is no domain.
-func cleanDomains(op string, in []string) ([]string, error) {
-	out := make([]string, 0, len(in))
-	seen := map[string]bool{}
+// checkDomains refuses, naming the entry, what in an allow-list is no domain; the
+// store lower-cases the list and drops repeats when it saves it.
+func checkDomains(op string, in []string) error {
 	for i, d := range in {
-		d = strings.ToLower(strings.TrimSpace(d))
+		d = strings.TrimSpace(d)
 		if d == "" || strings.ContainsAny(d, "@/ \t") || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
-			return nil, errkind.InvalidField(op, "allowedEmailDomains["+itoa(i)+"]", "%q is not a domain such as example.com", in[i])
-		}
-		if !seen[d] {
-			seen[d] = true
-			out = append(out, d)
+			return errkind.InvalidField(op, "allowedEmailDomains["+itoa(i)+"]", "%q is not a domain such as example.com", in[i])
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func (m *Manager) tenantResource(ctx context.Context, t appstore.Tenant, counts bool) (resource.Tenant, error) {
