@@ -241,15 +241,17 @@ func (r *Run) Execute(ctx context.Context) (Report, error) {
 	rec := r.snapshotLocked()
 	rep := Report{Run: rec, Plan: r.plan, Errors: r.errs}
 	r.mu.Unlock()
+	// Observers hear of the run before its record says finished, so whoever sees
+	// the finished record (a poller of the run's status) also sees it counted.
+	if r.s.OnRunFinished != nil {
+		r.s.OnRunFinished(rec)
+	}
 	if uerr := r.s.Store.UpdateSyncRun(fctx, rec); uerr != nil && err == nil {
 		err = uerr
 	}
 	rep.Run = rec
 	if r.opts.Progress != nil {
 		r.opts.Progress(rec)
-	}
-	if r.s.OnRunFinished != nil {
-		r.s.OnRunFinished(rec)
 	}
 	r.s.log().Info("sync run finished", "tenant", r.tenant.ID, "run", rec.ID, "mode", rec.Mode, "dry_run", rec.DryRun,
 		"status", rec.Status, "counts", rec.Counts, "duration", r.s.now().Sub(start).String())
