@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"sync"
 )
 
@@ -75,6 +76,78 @@ func (c *authCache) put(epoch int64, e authEntry) {
 	c.entries[e.key] = e
 }
 
+// peek returns the entry for key with the epoch the cache was last read under, without
+// reading the database: the caller must confirm that epoch before trusting the entry.
+func (c *authCache) peek(key [sha256.Size]byte) (authEntry, int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid {
+		return authEntry{}, 0, false
+	}
+	e, ok := c.entries[key]
+	if !ok || subtle.ConstantTimeCompare(e.key[:], key[:]) != 1 {
+		return authEntry{}, 0, false
+	}
+	return e, c.epoch, true
+}
+
+// moved drops every entry when epoch, read from the database, is not the cache's.
+func (c *authCache) moved(epoch int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.epoch != epoch {
+		clear(c.entries)
+		c.epoch = epoch
+	}
+}
+
+// AuthCheck lets a request's authentication be answered from the process's cache
+// without its own read of the auth epoch, the check being made by the request's first
+// read instead, in the same statement. Okta's existence check (GET /Users with
+// userName eq) then costs one query instead of two. Only LookupUser makes the check; a
+// caller that defers must call nothing else of the store while Pending is true, and
+// must authenticate again when LookupUser answers ErrAuthStale.
+type AuthCheck struct {
+	used    bool // an authentication already ran under this check
+	pending bool // answered from the cache; the epoch is not confirmed yet
+	epoch   int64
+}
+
+type authCheckKey struct{}
+
+// ErrAuthStale is LookupUser's answer when the cached authentication its AuthCheck
+// deferred was made under an auth epoch that has since moved: a credential or tenant
+// changed, and the request must authenticate again before it is answered.
+var ErrAuthStale = errors.New("appstore: the cached authentication must be checked again")
+
+// DeferAuthCheck returns ctx carrying a new AuthCheck. The first authentication under
+// it may answer from the cache and leave the check pending; later ones check as usual.
+func DeferAuthCheck(ctx context.Context) (context.Context, *AuthCheck) {
+	c := &AuthCheck{}
+	return context.WithValue(ctx, authCheckKey{}, c), c
+}
+
+// Pending reports whether the authentication still waits for its epoch check.
+func (c *AuthCheck) Pending() bool { return c != nil && c.pending }
+
+// pendingCheck returns ctx's AuthCheck when its epoch check is still to be made.
+func pendingCheck(ctx context.Context) *AuthCheck {
+	if c, _ := ctx.Value(authCheckKey{}).(*AuthCheck); c.Pending() {
+		return c
+	}
+	return nil
+}
+
+// confirm ends a pending check with the epoch the database holds now.
+func (s *sqlStore) confirm(c *AuthCheck, epoch int64) error {
+	c.pending = false
+	if epoch != c.epoch {
+		s.auth.moved(epoch)
+		return ErrAuthStale
+	}
+	return nil
+}
+
 // touch records a new last-used time on a cached entry.
 func (c *authCache) touch(key [sha256.Size]byte, cred Credential) {
 	c.mu.Lock()
@@ -88,16 +161,19 @@ func (c *authCache) touch(key [sha256.Size]byte, cred Credential) {
 // authenticateCached runs the cached path shared by both credential kinds: key names
 // what the client sent; verify authenticates against the database on a miss.
 func (s *sqlStore) authenticateCached(ctx context.Context, op string, key [sha256.Size]byte, verify func() (Tenant, Credential, error)) (Tenant, Credential, error) {
+	if c, _ := ctx.Value(authCheckKey{}).(*AuthCheck); c != nil && !c.used {
+		c.used = true
+		if e, epoch, ok := s.auth.peek(key); ok {
+			c.pending, c.epoch = true, epoch
+			return s.cachedAuth(ctx, key, e)
+		}
+	}
 	epoch, err := s.authEpoch(ctx)
 	if err != nil {
 		return Tenant{}, Credential{}, s.wrap(op, err)
 	}
 	if e, ok := s.auth.get(epoch, key); ok {
-		if cred, touched := s.touchLastUsed(ctx, e.cred); touched {
-			s.auth.touch(key, cred)
-			e.cred = cred
-		}
-		return e.tenant, e.cred, nil
+		return s.cachedAuth(ctx, key, e)
 	}
 	t, c, err := verify()
 	if err != nil {
@@ -105,4 +181,13 @@ func (s *sqlStore) authenticateCached(ctx context.Context, op string, key [sha25
 	}
 	s.auth.put(epoch, authEntry{key: key, tenant: t, cred: c})
 	return t, c, nil
+}
+
+// cachedAuth answers an authentication from the cache entry e.
+func (s *sqlStore) cachedAuth(ctx context.Context, key [sha256.Size]byte, e authEntry) (Tenant, Credential, error) {
+	if cred, touched := s.touchLastUsed(ctx, e.cred); touched {
+		s.auth.touch(key, cred)
+		e.cred = cred
+	}
+	return e.tenant, e.cred, nil
 }

@@ -52,11 +52,16 @@ func TestFreshTableLookupPlans(t *testing.T) {
 	s := explainStore(t)
 	ctx := context.Background()
 	cond, args := s.d.userNameKey("default", "user42@example.com")
-	query := `SELECT ` + userCols + `, ` + s.d.groupRefs("users") + ` AS groups FROM users WHERE ` + cond + ` AND deleted_at IS NULL`
-	for _, mode := range []string{"auto", "force_generic_plan"} {
-		text := explain(t, s, mode, query, args...)
-		if !strings.Contains(text, "users_lookup") {
-			t.Errorf("%s: the existence check does not use users_lookup on a fresh table:\n%s", mode, text)
+	queries := map[string]string{
+		"existence check":                 `SELECT ` + userCols + `, ` + s.d.groupRefs("users") + ` AS groups FROM users WHERE ` + cond + ` AND deleted_at IS NULL`,
+		"existence check with auth epoch": lookupWithEpochQuery(cond, s.d.groupRefs("users")),
+	}
+	for name, query := range queries {
+		for _, mode := range []string{"auto", "force_generic_plan"} {
+			text := explain(t, s, mode, query, args...)
+			if !strings.Contains(text, "users_lookup") {
+				t.Errorf("%s, %s: does not use users_lookup on a fresh table:\n%s", name, mode, text)
+			}
 		}
 	}
 	u, _, err := s.LookupUser(ctx, "default", "USER42@example.com")

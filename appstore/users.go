@@ -33,6 +33,23 @@ type userRow struct {
 
 const userCols = `users.id, users.tenant_id, users.user_name, users.external_id, users.active, users.attrs, users.source, users.source_credential, users.source_client, users.okta_user_id, users.version, users.created_at, users.updated_at`
 
+// lookupWithEpochQuery is the existence check under a pending AuthCheck: the user
+// whose userName matches cond (with groupsCol), joined to the auth epoch so that a row
+// comes back, with the epoch, when there is no such user.
+func lookupWithEpochQuery(cond, groupsCol string) string {
+	return `SELECT ` + userColsOrZero + `, ` + groupsCol + ` AS groups, auth_epoch.n AS auth_epoch
+		FROM auth_epoch LEFT JOIN users ON ` + cond + ` AND users.deleted_at IS NULL WHERE auth_epoch.id = 1`
+}
+
+// userColsOrZero is userCols for an outer join that may find no user: the columns
+// that cannot be NULL read as their zero values, and an empty id means no user.
+const userColsOrZero = `COALESCE(users.id, '') AS id, COALESCE(users.tenant_id, '') AS tenant_id,
+	COALESCE(users.user_name, '') AS user_name, users.external_id, COALESCE(users.active, false) AS active,
+	COALESCE(users.attrs, '{}') AS attrs, COALESCE(users.source, '') AS source,
+	COALESCE(users.source_credential, '') AS source_credential, COALESCE(users.source_client, '') AS source_client,
+	users.okta_user_id, COALESCE(users.version, 0) AS version, COALESCE(users.created_at, 0) AS created_at,
+	COALESCE(users.updated_at, 0) AS updated_at`
+
 func (r userRow) user() (User, error) {
 	attrs, err := decodeAttrs(r.Attrs)
 	if err != nil {
@@ -235,14 +252,48 @@ func (s *sqlStore) lookupUser(ctx context.Context, tenantID, userName string, wi
 		userRow
 		Groups sql.NullString `db:"groups"`
 	}
-	cols := userCols + `, NULL AS groups`
+	groupsCol := `NULL`
 	if withGroups {
-		cols = userCols + `, ` + s.d.groupRefs("users") + ` AS groups`
+		groupsCol = s.d.groupRefs("users")
 	}
+	check := pendingCheck(ctx)
 	err := sql.ErrNoRows
-	if lookupable(tenantID, userName) {
+	switch {
+	case !lookupable(tenantID, userName) && check != nil:
+		var epoch int64
+		if epoch, err = s.authEpoch(ctx); err != nil {
+			return User{}, nil, s.wrap(op, err)
+		}
+		if err := s.confirm(check, epoch); err != nil {
+			return User{}, nil, err
+		}
+		err = sql.ErrNoRows
+	case !lookupable(tenantID, userName):
+	case check != nil:
+		// The deferred authentication's epoch is read by the same statement, so the
+		// answer and the check see one snapshot; the join keeps a row when no user is
+		// found. users_lookup still serves the users side whatever the statistics.
+		var rr struct {
+			userRow
+			Groups    sql.NullString `db:"groups"`
+			AuthEpoch int64          `db:"auth_epoch"`
+		}
 		var st *sqlx.Stmt
-		st, err = s.prepared(ctx, s.rdb, s.q(`SELECT `+cols+` FROM users WHERE `+cond+` AND deleted_at IS NULL`))
+		st, err = s.prepared(ctx, s.rdb, s.q(lookupWithEpochQuery(cond, groupsCol)))
+		if err == nil {
+			err = st.GetContext(ctx, &rr, args...)
+		}
+		if err == nil {
+			if err := s.confirm(check, rr.AuthEpoch); err != nil {
+				return User{}, nil, err
+			}
+			if r.userRow, r.Groups = rr.userRow, rr.Groups; r.ID == "" {
+				err = sql.ErrNoRows
+			}
+		}
+	default:
+		var st *sqlx.Stmt
+		st, err = s.prepared(ctx, s.rdb, s.q(`SELECT `+userCols+`, `+groupsCol+` AS groups FROM users WHERE `+cond+` AND deleted_at IS NULL`))
 		if err == nil {
 			err = st.GetContext(ctx, &r, args...)
 		}

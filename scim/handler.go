@@ -109,6 +109,9 @@ type request struct {
 	tenant appstore.Tenant
 	cred   appstore.Credential
 	base   string // public base URL without a trailing slash
+	// check, when pending, is an authentication answered from the cache that the
+	// existence check's look-up still has to confirm (appstore.AuthCheck).
+	check *appstore.AuthCheck
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -125,24 +128,65 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a database connection, and so every other request, for longer than this.
 	tctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
+	var check *appstore.AuthCheck
+	if existenceCheck(r) {
+		tctx, check = appstore.DeferAuthCheck(tctx)
+	}
 	r = r.WithContext(tctx)
 	tenant, cred, err := s.authenticate(r)
 	if err != nil {
-		var ae *authError
-		if errors.As(err, &ae) && s.opts.OnAuthFailure != nil {
-			s.opts.OnAuthFailure(r.Context(), ae.reason)
-		}
-		s.writeError(w, r, err)
+		s.authFailed(w, r, err)
 		return
 	}
 	if s.opts.OnAuthenticated != nil {
 		s.opts.OnAuthenticated(r.Context(), tenant.ID, cred.ID)
 	}
 	ctx := appstore.WithActor(r.Context(), appstore.Actor{Kind: "scim", ID: cred.ID})
-	req := &request{Request: r.WithContext(ctx), tenant: tenant, cred: cred, base: s.baseURL(r)}
+	req := &request{Request: r.WithContext(ctx), tenant: tenant, cred: cred, base: s.baseURL(r), check: check}
 	if err := s.route(w, req); err != nil {
-		s.writeError(w, r, err)
+		s.authFailed(w, r, err)
 	}
+}
+
+// authFailed writes err, reporting a refused authentication to OnAuthFailure.
+func (s *server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *authError
+	if errors.As(err, &ae) && s.opts.OnAuthFailure != nil {
+		s.opts.OnAuthFailure(r.Context(), ae.reason)
+	}
+	s.writeError(w, r, err)
+}
+
+// existenceCheck reports whether r looks like Okta's existence check, GET /Users with a
+// userName filter, whose authentication may then be confirmed by the look-up's own
+// query (appstore.AuthCheck). list confirms it first whenever the request turns out to
+// be anything else.
+func existenceCheck(r *http.Request) bool {
+	if r.Method != http.MethodGet || !strings.EqualFold(strings.Trim(r.URL.Path, "/"), "Users") {
+		return false
+	}
+	f := strings.TrimSpace(r.URL.Query().Get("filter"))
+	return len(f) > len("userName") && strings.EqualFold(f[:len("userName")], "userName")
+}
+
+// confirmAuth makes a request's deferred authentication check now, before anything
+// else of the store is read for it.
+func (s *server) confirmAuth(r *request) error {
+	if !r.check.Pending() {
+		return nil
+	}
+	return s.reauthenticate(r)
+}
+
+// reauthenticate authenticates r again against the database, after its cached
+// authentication turned out stale (or could not be confirmed by a look-up).
+func (s *server) reauthenticate(r *request) error {
+	t, c, err := s.authenticate(r.Request)
+	if err != nil {
+		return err
+	}
+	r.tenant, r.cred = t, c
+	return nil
 }
 
 // route dispatches on the path below the SCIM base. Endpoint names match

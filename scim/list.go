@@ -251,7 +251,13 @@ func (s *server) list(w http.ResponseWriter, r *request, kind resourceKind, p li
 	// The tenant's custom extension matters only to sorting and projection; the hot
 	// path (Okta's userName lookup) skips loading it.
 	res := scimschema.UserResource(nil)
-	if kind == groupKind || p.sortBy != "" || len(p.attributes) > 0 || len(p.excluded) > 0 {
+	needsResource := kind == groupKind || p.sortBy != "" || len(p.attributes) > 0 || len(p.excluded) > 0
+	if _, lookup := userNameEq(p.filter); needsResource || !lookup {
+		if err := s.confirmAuth(r); err != nil {
+			return err
+		}
+	}
+	if needsResource {
 		var err error
 		if res, err = s.resource(ctx, r, kind); err != nil {
 			return err
@@ -313,6 +319,12 @@ func (s *server) listUsers(ctx context.Context, r *request, q appstore.Query) (a
 	}
 	var page appstore.Page[appstore.User]
 	u, groups, err := s.store.LookupUser(ctx, r.tenant.ID, name)
+	if errors.Is(err, appstore.ErrAuthStale) {
+		if err := s.reauthenticate(r); err != nil {
+			return page, nil, err
+		}
+		u, groups, err = s.store.LookupUser(ctx, r.tenant.ID, name)
+	}
 	switch {
 	case errors.Is(err, errkind.NotFound):
 		return page, nil, nil

@@ -97,9 +97,10 @@ func TestCredentialCacheAcrossProcesses(t *testing.T) {
 			c := newCLI(t, dbURL)
 			prefix := token[:len("oks_")+10]
 
-			status := func(addr, tok string) int {
+			c.ok("users", "create", "ann@example.com", "--given-name", "Ann", "--family-name", "Lee", "--email", "ann@example.com")
+			status := func(addr, tok, path string) int {
 				t.Helper()
-				req, _ := http.NewRequestWithContext(context.Background(), "GET", "http://"+addr+"/scim/v2/Users?count=1", nil)
+				req, _ := http.NewRequestWithContext(context.Background(), "GET", "http://"+addr+"/scim/v2"+path, nil)
 				req.Header.Set("Authorization", "Bearer "+tok)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -110,10 +111,18 @@ func TestCredentialCacheAcrossProcesses(t *testing.T) {
 			}
 			both := func(step, tok string, want int) {
 				t.Helper()
-				// Twice on each server: the second answer comes from a warm cache.
-				for _, addr := range []string{addrA, addrB, addrA, addrB} {
-					if got := status(addr, tok); got != want {
-						t.Fatalf("%s: server %s answered %d, want %d", step, addr, got, want)
+				// Twice on each server: the second answer comes from a warm cache. The
+				// existence checks (found and not found) confirm a cached credential in
+				// the look-up's own query; the plain list reads the epoch first.
+				for _, path := range []string{
+					`/Users?filter=userName%20eq%20%22ann%40example.com%22`,
+					`/Users?filter=userName%20eq%20%22nobody%40example.com%22`,
+					`/Users?count=1`,
+				} {
+					for _, addr := range []string{addrA, addrB, addrA, addrB} {
+						if got := status(addr, tok, path); got != want {
+							t.Fatalf("%s: server %s answered %s with %d, want %d", step, addr, path, got, want)
+						}
 					}
 				}
 			}

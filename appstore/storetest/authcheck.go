@@ -1,0 +1,70 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/oktasync/oktasync/appstore"
+	"github.com/oktasync/oktasync/errkind"
+)
+
+var authCheckTests = []struct {
+	name string
+	fn   func(t *testing.T, s appstore.Store)
+}{
+	{"DeferredAuthCheck", testDeferredAuthCheck},
+}
+
+// testDeferredAuthCheck: an authentication answered from the cache under
+// DeferAuthCheck is confirmed by the next LookupUser, found or not, and a credential
+// change made in between (it moves the database's auth epoch by trigger, whichever
+// process writes) makes that look-up answer ErrAuthStale instead of the user.
+func testDeferredAuthCheck(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	cred, secret, err := s.CreateToken(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := mustUser(t, s, "default", "deferred@example.com", nil)
+
+	// A cold cache checks as usual: nothing is left pending.
+	dctx, check := appstore.DeferAuthCheck(ctx)
+	if _, _, err := s.AuthenticateToken(dctx, secret); err != nil || check.Pending() {
+		t.Fatalf("cold AuthenticateToken: %v, pending %v; want nil, false", err, check.Pending())
+	}
+	for _, name := range []string{"DEFERRED@example.com", "nobody@example.com", "bad\x00name"} {
+		dctx, check := appstore.DeferAuthCheck(ctx)
+		tn, _, err := s.AuthenticateToken(dctx, secret)
+		if err != nil || tn.ID != "default" || !check.Pending() {
+			t.Fatalf("warm AuthenticateToken: %s, %v, pending %v; want default, nil, true", tn.ID, err, check.Pending())
+		}
+		got, _, err := s.LookupUser(dctx, "default", name)
+		if check.Pending() {
+			t.Errorf("LookupUser(%q) left the check pending", name)
+		}
+		if name == "DEFERRED@example.com" && (err != nil || got.ID != u.ID) {
+			t.Errorf("LookupUser(%q) = %s, %v; want %s", name, got.ID, err, u.ID)
+		}
+		if name != "DEFERRED@example.com" && errkind.Of(err) != errkind.NotFound {
+			t.Errorf("LookupUser(%q) = %v; want NotFound", name, err)
+		}
+	}
+
+	dctx, check = appstore.DeferAuthCheck(ctx)
+	if _, _, err := s.AuthenticateToken(dctx, secret); err != nil || !check.Pending() {
+		t.Fatalf("warm AuthenticateToken: %v, pending %v", err, check.Pending())
+	}
+	if _, err := s.SetCredentialStatus(ctx, "default", cred.ID, appstore.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.LookupUser(dctx, "default", "deferred@example.com"); !errors.Is(err, appstore.ErrAuthStale) {
+		t.Fatalf("LookupUser after the token was deactivated the token = %v; want ErrAuthStale", err)
+	}
+	// Authenticating again under the same context checks against the database.
+	if _, _, err := s.AuthenticateToken(dctx, secret); !errors.Is(err, appstore.ErrCredentialInactive) {
+		t.Fatalf("AuthenticateToken after the stale check = %v; want ErrCredentialInactive", err)
+	}
+}
