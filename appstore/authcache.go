@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"slices"
 	"sync"
+
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 // authCache remembers authenticated credentials with their tenants, so that a SCIM
@@ -21,6 +24,9 @@ type authCache struct {
 	epoch   int64
 	valid   bool // epoch has been read at least once
 	entries map[[sha256.Size]byte]authEntry
+	// attrs holds tenants' custom attributes, which move the epoch too: a write reads
+	// them for its schema, and they change rarely.
+	attrs map[string][]scimschema.CustomAttr
 }
 
 // authEntry is one cached authentication. key is the full hash of what the client sent
@@ -53,6 +59,7 @@ func (c *authCache) get(epoch int64, key [sha256.Size]byte) (authEntry, bool) {
 	defer c.mu.Unlock()
 	if !c.valid || c.epoch != epoch {
 		clear(c.entries)
+		clear(c.attrs)
 		c.epoch, c.valid = epoch, true
 		return authEntry{}, false
 	}
@@ -97,20 +104,50 @@ func (c *authCache) moved(epoch int64) {
 	defer c.mu.Unlock()
 	if c.valid && c.epoch != epoch {
 		clear(c.entries)
+		clear(c.attrs)
 		c.epoch = epoch
 	}
 }
 
-// AuthCheck lets a request's authentication be answered from the process's cache
-// without its own read of the auth epoch, the check being made by the request's first
-// read instead, in the same statement. Okta's existence check (GET /Users with
-// userName eq) then costs one query instead of two. Only LookupUser makes the check; a
-// caller that defers must call nothing else of the store while Pending is true, and
-// must authenticate again when LookupUser answers ErrAuthStale.
+// tenantAttrs returns a tenant's custom attributes cached under epoch.
+func (c *authCache) tenantAttrs(epoch int64, tenantID string) ([]scimschema.CustomAttr, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.epoch != epoch {
+		return nil, false
+	}
+	a, ok := c.attrs[tenantID]
+	return slices.Clone(a), ok
+}
+
+// putTenantAttrs caches a tenant's custom attributes read under epoch.
+func (c *authCache) putTenantAttrs(epoch int64, tenantID string, a []scimschema.CustomAttr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.epoch != epoch {
+		return
+	}
+	if c.attrs == nil || len(c.attrs) >= authCacheMax {
+		c.attrs = map[string][]scimschema.CustomAttr{}
+	}
+	c.attrs[tenantID] = slices.Clone(a)
+}
+
+// AuthCheck follows one request's authentication through its context. It records
+// the auth epoch the request authenticated under, so that what the store caches under
+// that epoch (the tenant's custom attributes) is served to the request without a query
+// of its own. And it lets an authentication be answered from the process's cache
+// without reading the epoch at all, the check being made by the request's first read
+// instead, in the same statement: Okta's existence check (GET /Users with userName eq)
+// then costs one query instead of two. Only LookupUser makes that check; a caller that
+// defers must call nothing else of the store while Pending is true, and must
+// authenticate again when LookupUser answers ErrAuthStale.
 type AuthCheck struct {
-	used    bool // an authentication already ran under this check
-	pending bool // answered from the cache; the epoch is not confirmed yet
-	epoch   int64
+	deferrable bool  // the authentication may leave the epoch check to LookupUser
+	used       bool  // an authentication already ran under this check
+	pending    bool  // answered from the cache; the epoch is not confirmed yet
+	confirmed  bool  // epoch is the one the request's authentication was checked under
+	epoch      int64 // the epoch the authentication was read or cached under
 }
 
 type authCheckKey struct{}
@@ -120,10 +157,11 @@ type authCheckKey struct{}
 // changed, and the request must authenticate again before it is answered.
 var ErrAuthStale = errors.New("appstore: the cached authentication must be checked again")
 
-// DeferAuthCheck returns ctx carrying a new AuthCheck. The first authentication under
-// it may answer from the cache and leave the check pending; later ones check as usual.
-func DeferAuthCheck(ctx context.Context) (context.Context, *AuthCheck) {
-	c := &AuthCheck{}
+// WithAuthCheck returns ctx carrying a new AuthCheck for the request's first
+// authentication. With deferrable set, that authentication may answer from the cache
+// and leave the epoch check pending; later authentications check as usual.
+func WithAuthCheck(ctx context.Context, deferrable bool) (context.Context, *AuthCheck) {
+	c := &AuthCheck{deferrable: deferrable}
 	return context.WithValue(ctx, authCheckKey{}, c), c
 }
 
@@ -138,6 +176,14 @@ func pendingCheck(ctx context.Context) *AuthCheck {
 	return nil
 }
 
+// confirmedEpoch returns the epoch ctx's request authenticated under, once checked.
+func confirmedEpoch(ctx context.Context) (int64, bool) {
+	if c, _ := ctx.Value(authCheckKey{}).(*AuthCheck); c != nil && c.confirmed {
+		return c.epoch, true
+	}
+	return 0, false
+}
+
 // confirm ends a pending check with the epoch the database holds now.
 func (s *sqlStore) confirm(c *AuthCheck, epoch int64) error {
 	c.pending = false
@@ -145,6 +191,7 @@ func (s *sqlStore) confirm(c *AuthCheck, epoch int64) error {
 		s.auth.moved(epoch)
 		return ErrAuthStale
 	}
+	c.confirmed = true
 	return nil
 }
 
@@ -161,10 +208,14 @@ func (c *authCache) touch(key [sha256.Size]byte, cred Credential) {
 // authenticateCached runs the cached path shared by both credential kinds: key names
 // what the client sent; verify authenticates against the database on a miss.
 func (s *sqlStore) authenticateCached(ctx context.Context, op string, key [sha256.Size]byte, verify func() (Tenant, Credential, error)) (Tenant, Credential, error) {
-	if c, _ := ctx.Value(authCheckKey{}).(*AuthCheck); c != nil && !c.used {
-		c.used = true
-		if e, epoch, ok := s.auth.peek(key); ok {
-			c.pending, c.epoch = true, epoch
+	check, _ := ctx.Value(authCheckKey{}).(*AuthCheck)
+	if check != nil && check.used {
+		check = nil
+	}
+	if check != nil {
+		check.used = true
+		if e, epoch, ok := s.auth.peek(key); ok && check.deferrable {
+			check.pending, check.epoch = true, epoch
 			return s.cachedAuth(ctx, key, e)
 		}
 	}
@@ -173,6 +224,9 @@ func (s *sqlStore) authenticateCached(ctx context.Context, op string, key [sha25
 		return Tenant{}, Credential{}, s.wrap(op, err)
 	}
 	if e, ok := s.auth.get(epoch, key); ok {
+		if check != nil {
+			check.epoch, check.confirmed = epoch, true
+		}
 		return s.cachedAuth(ctx, key, e)
 	}
 	t, c, err := verify()
@@ -180,6 +234,9 @@ func (s *sqlStore) authenticateCached(ctx context.Context, op string, key [sha25
 		return t, c, err
 	}
 	s.auth.put(epoch, authEntry{key: key, tenant: t, cred: c})
+	if check != nil {
+		check.epoch, check.confirmed = epoch, true
+	}
 	return t, c, nil
 }
 

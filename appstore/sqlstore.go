@@ -38,9 +38,10 @@ type sqlStore struct {
 	basicMu    sync.Mutex
 	basicCache map[string]time.Time
 
-	stmts  stmtCache
-	rstmts stmtCache // statements prepared on rdb when it is a pool of its own
-	auth   authCache
+	stmts   stmtCache
+	rstmts  stmtCache // statements prepared on rdb when it is a pool of its own
+	rebound reboundCache
+	auth    authCache
 
 	// pending holds the events of running transactions (*sqlx.Tx -> *pendingEvents).
 	pending sync.Map
@@ -184,7 +185,41 @@ func (s *sqlStore) Ready(ctx context.Context) error {
 }
 
 // q rebinds a ?-placeholder query for the backend.
-func (s *sqlStore) q(query string) string { return s.db.Rebind(query) }
+func (s *sqlStore) q(query string) string {
+	if s.d.name() != "postgres" {
+		return query // SQLite takes ? as written
+	}
+	return s.rebound.get(query, s.db.Rebind)
+}
+
+// reboundCache remembers the PostgreSQL form ($1, $2, ...) of the store's fixed
+// statements, which the hot path would otherwise rewrite on every call. It stops
+// growing at reboundMax entries, so queries built per request (filters) cannot fill it.
+type reboundCache struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+const reboundMax = 2048
+
+func (c *reboundCache) get(query string, rebind func(string) string) string {
+	c.mu.RLock()
+	r, ok := c.m[query]
+	c.mu.RUnlock()
+	if ok {
+		return r
+	}
+	r = rebind(query)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]string{}
+	}
+	if len(c.m) < reboundMax {
+		c.m[query] = r
+	}
+	c.mu.Unlock()
+	return r
+}
 
 // inTx runs fn in a transaction, committing when fn returns nil and rolling back otherwise.
 func (s *sqlStore) inTx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) error {

@@ -242,7 +242,19 @@ func (s *sqlStore) AddAttribute(ctx context.Context, tenantID string, a scimsche
 }
 
 func (s *sqlStore) ListAttributes(ctx context.Context, tenantID string) ([]scimschema.CustomAttr, error) {
-	return s.listAttributes(ctx, s.rdb, tenantID)
+	// A request that authenticated under a checked auth epoch reads the attributes
+	// cached under that epoch: any change to them moves it (migration 0013).
+	epoch, ok := confirmedEpoch(ctx)
+	if ok {
+		if a, hit := s.auth.tenantAttrs(epoch, tenantID); hit {
+			return a, nil
+		}
+	}
+	a, err := s.listAttributes(ctx, s.rdb, tenantID)
+	if err == nil && ok {
+		s.auth.putTenantAttrs(epoch, tenantID, a)
+	}
+	return a, err
 }
 
 func (s *sqlStore) listAttributes(ctx context.Context, q sqlx.QueryerContext, tenantID string) ([]scimschema.CustomAttr, error) {

@@ -128,10 +128,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a database connection, and so every other request, for longer than this.
 	tctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
-	var check *appstore.AuthCheck
-	if existenceCheck(r) {
-		tctx, check = appstore.DeferAuthCheck(tctx)
-	}
+	tctx, check := appstore.WithAuthCheck(tctx, existenceCheck(r))
 	r = r.WithContext(tctx)
 	tenant, cred, err := s.authenticate(r)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/oktasync/oktasync/appstore"
 	"github.com/oktasync/oktasync/errkind"
+	"github.com/oktasync/oktasync/scimschema"
 )
 
 var authCheckTests = []struct {
@@ -13,10 +14,59 @@ var authCheckTests = []struct {
 	fn   func(t *testing.T, s appstore.Store)
 }{
 	{"DeferredAuthCheck", testDeferredAuthCheck},
+	{"AttributesUnderAuthCheck", testAttributesUnderAuthCheck},
+}
+
+// testAttributesUnderAuthCheck: a request that authenticated under an AuthCheck may be
+// served the tenant's custom attributes from the cache, but an attribute added or
+// removed (by any process) is seen by the next request that authenticates.
+func testAttributesUnderAuthCheck(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := s.CreateToken(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := func() []string {
+		t.Helper()
+		rctx, _ := appstore.WithAuthCheck(ctx, false)
+		if _, _, err := s.AuthenticateToken(rctx, secret); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for range 2 { // the second read comes from the cache
+			attrs, err := s.ListAttributes(rctx, "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = names[:0]
+			for _, a := range attrs {
+				names = append(names, a.Name)
+			}
+		}
+		return names
+	}
+	if got := request(); len(got) != 0 {
+		t.Fatalf("attributes before any: %v", got)
+	}
+	if err := s.AddAttribute(ctx, "default", scimschema.CustomAttr{Name: "costCenter", Type: scimschema.String}); err != nil {
+		t.Fatal(err)
+	}
+	if got := request(); len(got) != 1 || got[0] != "costCenter" {
+		t.Fatalf("attributes after AddAttribute: %v, want [costCenter]", got)
+	}
+	if err := s.RemoveAttribute(ctx, "default", "costCenter"); err != nil {
+		t.Fatal(err)
+	}
+	if got := request(); len(got) != 0 {
+		t.Fatalf("attributes after RemoveAttribute: %v, want none", got)
+	}
 }
 
 // testDeferredAuthCheck: an authentication answered from the cache under
-// DeferAuthCheck is confirmed by the next LookupUser, found or not, and a credential
+// a deferrable AuthCheck is confirmed by the next LookupUser, found or not, and a credential
 // change made in between (it moves the database's auth epoch by trigger, whichever
 // process writes) makes that look-up answer ErrAuthStale instead of the user.
 func testDeferredAuthCheck(t *testing.T, s appstore.Store) {
@@ -31,12 +81,12 @@ func testDeferredAuthCheck(t *testing.T, s appstore.Store) {
 	u := mustUser(t, s, "default", "deferred@example.com", nil)
 
 	// A cold cache checks as usual: nothing is left pending.
-	dctx, check := appstore.DeferAuthCheck(ctx)
+	dctx, check := appstore.WithAuthCheck(ctx, true)
 	if _, _, err := s.AuthenticateToken(dctx, secret); err != nil || check.Pending() {
 		t.Fatalf("cold AuthenticateToken: %v, pending %v; want nil, false", err, check.Pending())
 	}
 	for _, name := range []string{"DEFERRED@example.com", "nobody@example.com", "bad\x00name"} {
-		dctx, check := appstore.DeferAuthCheck(ctx)
+		dctx, check := appstore.WithAuthCheck(ctx, true)
 		tn, _, err := s.AuthenticateToken(dctx, secret)
 		if err != nil || tn.ID != "default" || !check.Pending() {
 			t.Fatalf("warm AuthenticateToken: %s, %v, pending %v; want default, nil, true", tn.ID, err, check.Pending())
@@ -53,7 +103,7 @@ func testDeferredAuthCheck(t *testing.T, s appstore.Store) {
 		}
 	}
 
-	dctx, check = appstore.DeferAuthCheck(ctx)
+	dctx, check = appstore.WithAuthCheck(ctx, true)
 	if _, _, err := s.AuthenticateToken(dctx, secret); err != nil || !check.Pending() {
 		t.Fatalf("warm AuthenticateToken: %v, pending %v", err, check.Pending())
 	}
