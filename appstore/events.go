@@ -40,18 +40,34 @@ const (
 	pgEventInsert = `WITH n AS (SELECT nextval('events_seq') AS seq)
 		INSERT INTO events (seq, id, tenant_id, type, at, body)
 		SELECT n.seq, $1, $2, $3, $4, regexp_replace($5, '"seq":0,', '"seq":' || n.seq || ',') FROM n RETURNING seq`
+	// pgAuditEventInsert is pgEventInsert with the transaction's first audit row
+	// written by the same statement.
+	pgAuditEventInsert = `WITH a AS (INSERT INTO audit_events (at, tenant_id, actor, operation, resource_type, resource_id, changes)
+		VALUES ($6, $7, $8, $9, $10, $11, $12)), n AS (SELECT nextval('events_seq') AS seq)
+		INSERT INTO events (seq, id, tenant_id, type, at, body)
+		SELECT n.seq, $1, $2, $3, $4, regexp_replace($5, '"seq":0,', '"seq":' || n.seq || ',') FROM n RETURNING seq`
 )
 
 // eventStatements are the statements flushEvents runs, prepared at open.
 func (s *sqlStore) eventStatements() []string {
 	if s.d.name() == "postgres" {
-		return []string{pgEventInsert}
+		return []string{pgEventInsert, pgAuditEventInsert}
 	}
 	return []string{eventCounterBump, eventInsert}
 }
 
-// pendingEvents are the events a transaction emitted, inserted at its commit.
-type pendingEvents struct{ list []event.Event }
+// pendingEvents are the events a transaction emitted, inserted at its commit, and on
+// PostgreSQL its audit rows, inserted with them.
+type pendingEvents struct {
+	list   []event.Event
+	audits []auditRow
+}
+
+// pendingOf returns tx's pending events and audit rows.
+func (s *sqlStore) pendingOf(tx *sqlx.Tx) *pendingEvents {
+	v, _ := s.pending.LoadOrStore(tx, &pendingEvents{})
+	return v.(*pendingEvents)
+}
 
 // emit records an event of the running transaction tx. data is the resource after the
 // change; previous holds the old values of what changed (nil for none).
@@ -71,8 +87,7 @@ func (s *sqlStore) emit(ctx context.Context, tx *sqlx.Tx, typ, tenantID string, 
 	ea := event.Actor{Kind: a.Kind, ID: a.ID}
 	e := event.Event{ID: event.NewID(), Type: typ, Tenant: tenantID, Time: s.now().UTC().Truncate(time.Microsecond),
 		Source: event.SourceOf(ea), Actor: ea, Data: d, Previous: p}
-	v, _ := s.pending.LoadOrStore(tx, &pendingEvents{})
-	pe := v.(*pendingEvents)
+	pe := s.pendingOf(tx)
 	pe.list = append(pe.list, e)
 	return nil
 }
@@ -100,25 +115,37 @@ func (s *sqlStore) flushEvents(ctx context.Context, tx *sqlx.Tx) error {
 	if !ok {
 		return nil
 	}
-	list := v.(*pendingEvents).list
-	if len(list) == 0 {
-		return nil
-	}
+	pe := v.(*pendingEvents)
+	list, audits := pe.list, pe.audits
 	if s.d.name() == "postgres" {
-		ins, err := s.prepared(ctx, tx, pgEventInsert)
-		if err != nil {
-			return s.wrap(op, err)
-		}
 		for i := range list {
 			e := &list[i]
 			body, err := json.Marshal(e) // "seq":0, filled in by the insert
 			if err != nil {
 				return errkind.E(op, errkind.Permanent, "encoding event", err)
 			}
-			if err := ins.GetContext(ctx, &e.Seq, e.ID, e.Tenant, e.Type, e.Time.UnixMicro(), string(body)); err != nil {
+			args := []any{e.ID, e.Tenant, e.Type, e.Time.UnixMicro(), string(body)}
+			query := pgEventInsert
+			if i == 0 && len(audits) > 0 {
+				query, args = pgAuditEventInsert, append(args, audits[0].args()...)
+				audits = audits[1:]
+			}
+			ins, err := s.prepared(ctx, tx, query)
+			if err != nil {
+				return s.wrap(op, err)
+			}
+			if err := ins.GetContext(ctx, &e.Seq, args...); err != nil {
 				return s.wrap(op, err)
 			}
 		}
+		for _, a := range audits {
+			if err := s.insertAudit(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(list) == 0 {
 		return nil
 	}
 	bump, err := s.prepared(ctx, tx, s.q(eventCounterBump))

@@ -339,10 +339,33 @@ func (s *sqlStore) audit(ctx context.Context, tx *sqlx.Tx, tenantID, op, resType
 		}
 		body = b
 	}
+	row := auditRow{s.micros(), tenantID, ActorFrom(ctx).String(), op, resType, resID, body}
+	if s.d.name() == "postgres" {
+		// Inserted at the commit, with the first event in the same statement
+		// (flushEvents): a round trip fewer for every write.
+		pe := s.pendingOf(tx)
+		pe.audits = append(pe.audits, row)
+		return nil
+	}
+	return s.insertAudit(ctx, tx, row)
+}
+
+// auditRow is one audit event's values, in auditInsert's order.
+type auditRow struct {
+	at                               int64
+	tenantID, actor, op, resType, id string
+	changes                          string
+}
+
+func (r auditRow) args() []any {
+	return []any{r.at, r.tenantID, r.actor, r.op, r.resType, r.id, r.changes}
+}
+
+func (s *sqlStore) insertAudit(ctx context.Context, tx *sqlx.Tx, r auditRow) error {
 	st, err := s.prepared(ctx, tx, s.q(auditInsert))
 	if err != nil {
 		return s.wrap("appstore.audit", err)
 	}
-	_, err = st.ExecContext(ctx, s.micros(), tenantID, ActorFrom(ctx).String(), op, resType, resID, body)
+	_, err = st.ExecContext(ctx, r.args()...)
 	return s.wrap("appstore.audit", err)
 }
