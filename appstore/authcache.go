@@ -27,6 +27,8 @@ type authCache struct {
 	// attrs holds tenants' custom attributes, which move the epoch too: a write reads
 	// them for its schema, and they change rarely.
 	attrs map[string][]scimschema.CustomAttr
+	// domains holds tenants' allowed email domains (tenant settings move the epoch).
+	domains map[string][]string
 }
 
 // authEntry is one cached authentication. key is the full hash of what the client sent
@@ -60,6 +62,7 @@ func (c *authCache) get(epoch int64, key [sha256.Size]byte) (authEntry, bool) {
 	if !c.valid || c.epoch != epoch {
 		clear(c.entries)
 		clear(c.attrs)
+		clear(c.domains)
 		c.epoch, c.valid = epoch, true
 		return authEntry{}, false
 	}
@@ -105,32 +108,51 @@ func (c *authCache) moved(epoch int64) {
 	if c.valid && c.epoch != epoch {
 		clear(c.entries)
 		clear(c.attrs)
+		clear(c.domains)
 		c.epoch = epoch
 	}
 }
 
 // tenantAttrs returns a tenant's custom attributes cached under epoch.
 func (c *authCache) tenantAttrs(epoch int64, tenantID string) ([]scimschema.CustomAttr, bool) {
+	return perTenant(c, c.attrs, epoch, tenantID)
+}
+
+// putTenantAttrs caches a tenant's custom attributes read under epoch.
+func (c *authCache) putTenantAttrs(epoch int64, tenantID string, a []scimschema.CustomAttr) {
+	putPerTenant(c, &c.attrs, epoch, tenantID, a)
+}
+
+// tenantDomains returns a tenant's allowed email domains cached under epoch.
+func (c *authCache) tenantDomains(epoch int64, tenantID string) ([]string, bool) {
+	return perTenant(c, c.domains, epoch, tenantID)
+}
+
+// putTenantDomains caches a tenant's allowed email domains read under epoch.
+func (c *authCache) putTenantDomains(epoch int64, tenantID string, d []string) {
+	putPerTenant(c, &c.domains, epoch, tenantID, d)
+}
+
+func perTenant[T any](c *authCache, m map[string][]T, epoch int64, tenantID string) ([]T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.valid || c.epoch != epoch {
 		return nil, false
 	}
-	a, ok := c.attrs[tenantID]
-	return slices.Clone(a), ok
+	v, ok := m[tenantID]
+	return slices.Clone(v), ok
 }
 
-// putTenantAttrs caches a tenant's custom attributes read under epoch.
-func (c *authCache) putTenantAttrs(epoch int64, tenantID string, a []scimschema.CustomAttr) {
+func putPerTenant[T any](c *authCache, m *map[string][]T, epoch int64, tenantID string, v []T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.valid || c.epoch != epoch {
 		return
 	}
-	if c.attrs == nil || len(c.attrs) >= authCacheMax {
-		c.attrs = map[string][]scimschema.CustomAttr{}
+	if *m == nil || len(*m) >= authCacheMax {
+		*m = map[string][]T{}
 	}
-	c.attrs[tenantID] = slices.Clone(a)
+	(*m)[tenantID] = slices.Clone(v)
 }
 
 // AuthCheck follows one request's authentication through its context. It records

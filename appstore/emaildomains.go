@@ -114,6 +114,22 @@ const tenantSettingsByID = `SELECT settings FROM tenants WHERE id = ?`
 
 // allowedEmailDomains reads the tenant's allow-list inside tx.
 func (s *sqlStore) allowedEmailDomains(ctx context.Context, tx *sqlx.Tx, op, tenantID string) ([]string, error) {
+	// A SCIM write reads the list as of the auth epoch it authenticated under: any
+	// change to a tenant moves the epoch.
+	epoch, ok := confirmedEpoch(ctx)
+	if ok {
+		if d, hit := s.auth.tenantDomains(epoch, tenantID); hit {
+			return d, nil
+		}
+	}
+	d, err := s.readAllowedEmailDomains(ctx, tx, op, tenantID)
+	if err == nil && ok {
+		s.auth.putTenantDomains(epoch, tenantID, d)
+	}
+	return d, err
+}
+
+func (s *sqlStore) readAllowedEmailDomains(ctx context.Context, tx *sqlx.Tx, op, tenantID string) ([]string, error) {
 	var raw string
 	st, err := s.prepared(ctx, tx, s.q(tenantSettingsByID))
 	if err == nil {

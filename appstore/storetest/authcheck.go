@@ -15,6 +15,56 @@ var authCheckTests = []struct {
 }{
 	{"DeferredAuthCheck", testDeferredAuthCheck},
 	{"AttributesUnderAuthCheck", testAttributesUnderAuthCheck},
+	{"EmailDomainsUnderAuthCheck", testEmailDomainsUnderAuthCheck},
+}
+
+// testEmailDomainsUnderAuthCheck: SCIM writes may check the allow-list as cached under
+// the epoch they authenticated under, but a change to it is enforced on the next
+// request at once.
+func testEmailDomainsUnderAuthCheck(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := s.CreateToken(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(userName string) error {
+		t.Helper()
+		rctx, _ := appstore.WithAuthCheck(ctx, false)
+		if _, _, err := s.AuthenticateToken(rctx, secret); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.CreateUser(rctx, appstore.User{TenantID: "default", UserName: userName, Active: true, Source: appstore.SourceSCIM})
+		return err
+	}
+	setDomains := func(d ...string) {
+		t.Helper()
+		if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.Settings.AllowedEmailDomains = d; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []struct {
+		set     bool // set the allow-list to domains before the request
+		domains []string
+		user    string
+		refused bool
+	}{
+		{false, nil, "a@evil.com", false},
+		{false, nil, "b@evil.com", false}, // the empty list, from the cache
+		{true, []string{"example.com"}, "c@evil.com", true},
+		{false, []string{"example.com"}, "d@example.com", false},
+		{true, nil, "e@evil.com", false},
+	} {
+		if step.set {
+			setDomains(step.domains...)
+		}
+		err := create(step.user)
+		if step.refused != (err != nil) || (err != nil && !errors.Is(err, errkind.Invalid)) {
+			t.Fatalf("create %s with allowed domains %v: %v (refused: want %v)", step.user, step.domains, err, step.refused)
+		}
+	}
 }
 
 // testAttributesUnderAuthCheck: a request that authenticated under an AuthCheck may be
