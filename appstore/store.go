@@ -175,3 +175,12 @@ func SQLDB(s Store) *sql.DB {
 	}
 	return nil
 }
+
+// SQLReaderDB returns the pool that reads outside transactions use when it is not
+// SQLDB's (SQLite's read-only connections beside its one writer), else nil.
+func SQLReaderDB(s Store) *sql.DB {
+	if ss, ok := s.(*sqlStore); ok && ss.rdb != ss.db {
+		return ss.rdb.DB
+	}
+	return nil
+}

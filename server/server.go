@@ -71,6 +71,7 @@ func New(ctx context.Context, cfg config.Config, store appstore.Store, log *slog
 	}
 	met := metrics.New(metrics.Options{Version: o.Version, PerTenant: cfg.MetricsPerTenantOn()})
 	met.DB(store.Backend(), appstore.SQLDB(store))
+	met.DB(store.Backend()+"_readers", appstore.SQLReaderDB(store))
 	met.MailQueue(store.QueuedMail)
 	m := manage.New(store, manage.Options{SCIMURL: cfg.SCIMURL(), PublicURL: cfg.BaseURL(), Key: key, KeyErr: keyErr, AdminToken: cfg.AdminToken, WebhookAllowPrivate: cfg.AllowPrivateWebhooks(), BaseCtx: ctx, Log: log})
 	sy := m.Syncer()
