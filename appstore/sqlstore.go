@@ -63,8 +63,11 @@ func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
 	if err != nil {
 		return nil, errkind.E("appstore.Open", errkind.Invalid, "bad PostgreSQL URL "+redactURL(url), err)
 	}
+	// As many idle connections as open ones: a burst of Okta's pushes would otherwise
+	// close and reopen connections (a PostgreSQL backend each) between requests. The
+	// idle time still returns them after a quiet spell.
 	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(16)
+	db.SetMaxIdleConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return finishOpen(ctx, db, postgres{})
 }
