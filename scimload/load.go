@@ -2,7 +2,9 @@
 // it seeds users through POST /Users, then runs a weighted mix of existence checks,
 // creates and deactivations from concurrent clients for a fixed time, and reports
 // per-operation throughput, latency percentiles and failures. cmd/scimload is its
-// command line; `make bench-scim` compares oktasync with an in-memory peer with it.
+// command line; `make bench-scim` compares oktasync with it against two in-memory peers
+// of this package: MemoryHandler (a map behind bare HTTP) and ElimityHandler (a SCIM
+// server on github.com/elimity-com/scim).
 package scimload
 
 import (

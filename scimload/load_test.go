@@ -45,13 +45,16 @@ func TestParseMix(t *testing.T) {
 	}
 }
 
-func mountMemory(t *testing.T, token string) string {
+// mount serves a peer's handler at /scim/v2 of a test server and returns that base URL.
+func mount(t *testing.T, h http.Handler) string {
 	mux := http.NewServeMux()
-	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", MemoryHandler(token)))
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", h))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL + "/scim/v2"
 }
+
+func mountMemory(t *testing.T, token string) string { return mount(t, MemoryHandler(token)) }
 
 func TestRunAgainstMemoryPeer(t *testing.T) {
 	url := mountMemory(t, "secret")

@@ -4,7 +4,8 @@
 // req/s, p50, p99 and failures, then a total: line.
 //
 //	OKTASYNC_SCIM_TOKEN=oks_… scimload --url http://127.0.0.1:8080/scim/v2 --users 20000 --clients 16 --duration 15s
-//	scimload --serve-memory 127.0.0.1:9090   # the in-memory comparison peer
+//	scimload --serve-memory 127.0.0.1:9090   # the in-memory comparison peer (a map)
+//	scimload --serve-elimity 127.0.0.1:9091  # the in-memory peer on github.com/elimity-com/scim
 //
 // Exit codes: 0 success, 1 the run failed or had failures, 2 usage error.
 package main
@@ -41,6 +42,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg     scimload.Config
 		mix     string
 		memAddr string
+		eliAddr string
 	)
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080/scim/v2", "SCIM base URL")
 	fs.IntVar(&cfg.Users, "users", 20000, "users to seed through POST /Users before the timed run")
@@ -49,7 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.Duration, "duration", 15*time.Second, "length of the timed run")
 	fs.StringVar(&mix, "mix", scimload.DefaultMix, "weights of the operations lookup, create and deactivate")
 	fs.StringVar(&cfg.Prefix, "prefix", "", "start of every userName created (default: made from the clock)")
-	fs.StringVar(&memAddr, "serve-memory", "", "instead of a run, serve the in-memory SCIM peer at this address (/scim/v2)")
+	fs.StringVar(&memAddr, "serve-memory", "", "instead of a run, serve the in-memory SCIM peer (a map) at this address (/scim/v2)")
+	fs.StringVar(&eliAddr, "serve-elimity", "", "instead of a run, serve the in-memory SCIM peer built on github.com/elimity-com/scim at this address (/scim/v2)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: scimload [flags]   (the bearer token comes from OKTASYNC_SCIM_TOKEN)")
 		fs.PrintDefaults()
@@ -64,8 +67,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "scimload: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if memAddr != "" {
-		return serveMemory(ctx, memAddr, stdout, stderr)
+	switch {
+	case memAddr != "" && eliAddr != "":
+		fmt.Fprintln(stderr, "scimload: --serve-memory and --serve-elimity exclude each other")
+		return 2
+	case memAddr != "":
+		return servePeer(ctx, "--serve-memory", memAddr, "mem_", func(token string) (http.Handler, error) {
+			return scimload.MemoryHandler(token), nil
+		}, stdout, stderr)
+	case eliAddr != "":
+		return servePeer(ctx, "--serve-elimity", eliAddr, "eli_", scimload.ElimityHandler, stdout, stderr)
 	}
 	var err error
 	if cfg.Mix, err = scimload.ParseMix(mix); err != nil {
@@ -101,18 +112,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
-// serveMemory serves the in-memory peer until interrupted, printing its URL and token.
-func serveMemory(ctx context.Context, addr string, stdout, stderr io.Writer) int {
+// servePeer serves a comparison peer (made by newHandler with a fresh token) until
+// interrupted, printing its URL and token the way `oktasync serve` prints its own.
+func servePeer(ctx context.Context, flagName, addr, tokenPrefix string, newHandler func(token string) (http.Handler, error), stdout, stderr io.Writer) int {
 	b := make([]byte, 16)
 	rand.Read(b)
-	token := "mem_" + hex.EncodeToString(b)
+	token := tokenPrefix + hex.EncodeToString(b)
+	h, err := newHandler(token)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimload: %s: %v\n", flagName, err)
+		return 1
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "scimload: --serve-memory: %v\n", err)
+		fmt.Fprintf(stderr, "scimload: %s: %v\n", flagName, err)
 		return 2
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", scimload.MemoryHandler(token)))
+	mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", h))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "  SCIM connector base URL:  http://%s/scim/v2\n  API token:                %s\n", ln.Addr(), token)
 	go func() {
