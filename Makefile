@@ -32,7 +32,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 # Okta's SCIM load (cmd/scimload) against serve on a fresh PostgreSQL database, on SQLite
-# and against an in-memory SCIM peer, with the ratios; see scripts/bench-scim.sh.
+# and against two in-memory SCIM peers (a bare map, and one on github.com/elimity-com/scim),
+# with the ratios to both; see scripts/bench-scim.sh.
 bench-scim: build
 	BIN=$(BIN) ./scripts/bench-scim.sh
 

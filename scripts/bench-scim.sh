@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # make bench-scim: cmd/scimload against `oktasync serve` on a fresh PostgreSQL database
 # (created here and dropped afterwards, never ANALYZEd), on a fresh SQLite file, and
-# against scimload's in-memory SCIM peer; then the ratios of their total req/s.
+# against scimload's two in-memory SCIM peers: "memory" (a map behind bare HTTP, no SCIM
+# library) and "elimity" (a SCIM server on github.com/elimity-com/scim with Users in
+# maps); then each target's total req/s and its ratios to both peers.
 #
 # PostgreSQL: OKTASYNC_BENCH_POSTGRES_URL, else OKTASYNC_TEST_POSTGRES_URL (a database
 # whose user may CREATE DATABASE); without either the PostgreSQL run is skipped.
 # Knobs: USERS (20000), CLIENTS (16), DURATION (15s), MIX (lookup=80,create=10,deactivate=10),
-# BENCH_PORT (18480: three consecutive ports are used), TARGETS (postgres sqlite memory),
+# BENCH_PORT (18480: one port per target, consecutive), TARGETS (postgres sqlite memory elimity),
 # PROFILE=1 (a CPU profile of each serve during the timed run, and its top lines).
 set -euo pipefail
 BIN=${BIN:-bin}
@@ -15,7 +17,7 @@ CLIENTS=${CLIENTS:-16}
 DURATION=${DURATION:-15s}
 MIX=${MIX:-lookup=80,create=10,deactivate=10}
 BENCH_PORT=${BENCH_PORT:-18480}
-TARGETS=${TARGETS:-postgres sqlite memory}
+TARGETS=${TARGETS:-postgres sqlite memory elimity}
 PGURL=${OKTASYNC_BENCH_POSTGRES_URL:-${OKTASYNC_TEST_POSTGRES_URL:-}}
 
 work=$(mktemp -d)
@@ -78,6 +80,7 @@ profiler() { if [ "${PROFILE:-}" = 1 ]; then echo "127.0.0.1:$(( $1 + 100 ))"; f
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)"
 echo "load: $USERS users seeded through SCIM, $CLIENTS clients, $DURATION, mix $MIX"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 port=$BENCH_PORT
 for t in $TARGETS; do
@@ -105,17 +108,27 @@ for t in $TARGETS; do
     load memory "$port"
     stop
     ;;
+  elimity)
+    start elimity "$port" "$BIN/scimload" --serve-elimity "127.0.0.1:$port"
+    load elimity "$port"
+    stop
+    ;;
   *) echo "bench-scim: unknown target $t" >&2; exit 2 ;;
   esac
   port=$((port + 1))
 done
 
-echo "== total req/s and ratios to the in-memory peer"
+# Ratios to each peer that ran: memory is a map behind bare HTTP (no SCIM processing),
+# elimity a SCIM server on github.com/elimity-com/scim (the peer issue 11's targets were
+# set against).
+echo "== total req/s and ratios to the peers (memory: map behind bare HTTP; elimity: github.com/elimity-com/scim in memory)"
 for t in $TARGETS; do
   [ -n "${rps[$t]:-}" ] || continue
-  if [ -n "${rps[memory]:-}" ]; then
-    awk -v n="$t" -v a="${rps[$t]}" -v m="${rps[memory]}" 'BEGIN { printf "%-9s %8.0f req/s  %5.2fx memory\n", n, a, a / m }'
-  else
-    printf "%-9s %8.0f req/s\n" "$t" "${rps[$t]}"
-  fi
+  line=$(printf "%-9s %8.0f req/s" "$t" "${rps[$t]}")
+  for p in memory elimity; do
+    [ -n "${rps[$p]:-}" ] || continue
+    line+=$(awk -v a="${rps[$t]}" -v m="${rps[$p]}" -v p="$p" 'BEGIN { printf "  %5.2fx %s", a / m, p }')
+  done
+  echo "$line"
 done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
