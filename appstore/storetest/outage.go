@@ -4,9 +4,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"testing"
+
+	"github.com/lib/pq"
 )
 
 // PostgresOutage is a fresh PostgreSQL schema reached as a login role of its own, so that
@@ -93,7 +96,18 @@ func (o *PostgresOutage) End(t testing.TB) {
 // again under a running server.
 func (o *PostgresOutage) DropSchema(t testing.TB) {
 	t.Helper()
-	if _, err := o.admin.Exec(`DROP SCHEMA ` + o.role + ` CASCADE`); err != nil {
+	// The server's background workers keep touching the tables; the drop takes its
+	// locks table by table and can deadlock with one of them, which PostgreSQL settles
+	// by cancelling either side. The drop is then tried again.
+	for attempt := 1; ; attempt++ {
+		_, err := o.admin.Exec(`DROP SCHEMA ` + o.role + ` CASCADE`)
+		if err == nil {
+			break
+		}
+		var pe *pq.Error
+		if attempt < 5 && errors.As(err, &pe) && pe.Code == "40P01" {
+			continue
+		}
 		t.Fatalf("drop schema: %v", err)
 	}
 	if _, err := o.admin.Exec(`CREATE SCHEMA ` + o.role + ` AUTHORIZATION ` + o.role); err != nil {
