@@ -91,6 +91,10 @@ func (s *sqlStore) RemoveAPIKey(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM api_keys WHERE id = ?`), r.ID); err != nil {
 			return s.wrap(op, err)
 		}
+		// The console sessions the key signed in end with it.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM web_sessions WHERE actor = ?`), APIKeyActor(r.ID)); err != nil {
+			return s.wrap(op, err)
+		}
 		return s.audit(ctx, tx, "", "apikey.remove", "APIKey", r.ID, map[string]Change{"prefix": {Old: r.Prefix}})
 	})
 }

@@ -72,6 +72,10 @@ type PortalStore interface {
 // link ends those sessions.
 func SetupLinkActor(linkID string) string { return "setup-link:" + linkID }
 
+// APIKeyActor is the Session.Actor of a console session signed in with the API key
+// keyID (or manage's admin key); removing the key ends those sessions.
+func APIKeyActor(keyID string) string { return "console:" + keyID }
+
 type setupLinkRow struct {
 	ID        string         `db:"id"`
 	TenantID  sql.NullString `db:"tenant_id"`

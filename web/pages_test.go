@@ -244,6 +244,26 @@ func TestConsoleSignIn(t *testing.T) {
 	if got := tb.Location(); got != r.srv.URL+"/console/sign-in" {
 		t.Fatalf("console after sign-out went to %s", got)
 	}
+
+	// An API key of the vendor API signs in too; removing the key ends its session.
+	key, err := r.m.CreateAPIKey(context.Background(), "support")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.Click(browsertest.Button("Sign in"), chromedp.SendKeys(chromedp.ID("key"), key.Secret))
+	if got := tb.Location(); got != r.srv.URL+"/console" {
+		t.Fatalf("after sign-in with an API key: %s", got)
+	}
+	if err := r.m.RemoveAPIKey(context.Background(), key.ID); err != nil {
+		t.Fatal(err)
+	}
+	tb.Open(r.srv.URL + "/console")
+	if got := tb.Location(); got != r.srv.URL+"/console/sign-in" {
+		t.Fatalf("console after its API key was removed went to %s", got)
+	}
+	if st := tb.Click(browsertest.Button("Sign in"), chromedp.SendKeys(chromedp.ID("key"), key.Secret)); st != http.StatusUnauthorized {
+		t.Errorf("removed API key: status %d, want 401", st)
+	}
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)

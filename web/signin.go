@@ -100,5 +100,5 @@ func (h *Handler) consoleActor(r *http.Request, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "console:" + id, nil
+	return appstore.APIKeyActor(id), nil
 }
