@@ -23,13 +23,7 @@ var authCheckTests = []struct {
 // request at once.
 func testEmailDomainsUnderAuthCheck(t *testing.T, s appstore.Store) {
 	ctx := ctxT()
-	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	_, secret, err := s.CreateToken(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, secret := provisionedToken(t, s)
 	create := func(userName string) error {
 		t.Helper()
 		rctx, _ := appstore.WithAuthCheck(ctx, false)
@@ -72,13 +66,7 @@ func testEmailDomainsUnderAuthCheck(t *testing.T, s appstore.Store) {
 // removed (by any process) is seen by the next request that authenticates.
 func testAttributesUnderAuthCheck(t *testing.T, s appstore.Store) {
 	ctx := ctxT()
-	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	_, secret, err := s.CreateToken(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, secret := provisionedToken(t, s)
 	request := func() []string {
 		t.Helper()
 		rctx, _ := appstore.WithAuthCheck(ctx, false)
@@ -121,13 +109,7 @@ func testAttributesUnderAuthCheck(t *testing.T, s appstore.Store) {
 // process writes) makes that look-up answer ErrAuthStale instead of the user.
 func testDeferredAuthCheck(t *testing.T, s appstore.Store) {
 	ctx := ctxT()
-	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	cred, secret, err := s.CreateToken(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cred, secret := provisionedToken(t, s)
 	u := mustUser(t, s, "default", "deferred@example.com", nil)
 
 	// A cold cache checks as usual: nothing is left pending.
@@ -167,4 +149,18 @@ func testDeferredAuthCheck(t *testing.T, s appstore.Store) {
 	if _, _, err := s.AuthenticateToken(dctx, secret); !errors.Is(err, appstore.ErrCredentialInactive) {
 		t.Fatalf("AuthenticateToken after the stale check = %v; want ErrCredentialInactive", err)
 	}
+}
+
+// provisionedToken turns provisioning on for the default tenant and gives it a token.
+func provisionedToken(t *testing.T, s appstore.Store) (appstore.Credential, string) {
+	t.Helper()
+	ctx := ctxT()
+	if _, err := s.UpdateTenant(ctx, "default", func(t *appstore.Tenant) error { t.ProvisioningEnabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	cred, secret, err := s.CreateToken(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred, secret
 }
