@@ -95,14 +95,19 @@ type WebhookStore interface {
 	FanOutEvents(ctx context.Context, limit int) (int, error)
 	// EnqueueDelivery queues a delivery that comes from no event of the feed (a ping).
 	EnqueueDelivery(ctx context.Context, d WebhookDelivery) (WebhookDelivery, error)
-	// ClaimDeliveries leases up to limit due deliveries for lease, at most one per
-	// endpoint and tenant: the oldest pending one, so that each endpoint gets a
-	// tenant's events in seq order.
-	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]WebhookDelivery, error)
-	// FinishDelivery records the outcome of an attempt of a claimed delivery (d.Status,
-	// Attempts, NextAttempt, LastCode, LastError) and ends its lease. A delivery whose
-	// lease is no longer d.Lease is left alone and Conflict is returned.
-	FinishDelivery(ctx context.Context, d WebhookDelivery) error
+	// ClaimDeliveries leases, for lease, the due deliveries of up to lanes lanes (an
+	// endpoint and a tenant): each lane's oldest pending delivery and, behind it, up to
+	// run-1 more of that lane's pending deliveries, consecutive in seq order (the run
+	// ends before the first one that is not due or is leased). The result holds each
+	// lane's run together and in seq order, all under one lease, so that one worker can
+	// send a lane's events in order; run <= 1 claims the oldest alone.
+	ClaimDeliveries(ctx context.Context, lanes, run int, lease time.Duration) ([]WebhookDelivery, error)
+	// FinishDelivery records, in one transaction, the outcome of an attempt of each
+	// claimed delivery of ds (its Status, Attempts, NextAttempt, LastCode, LastError, and
+	// for a success Delivered, now when zero) and ends its lease; a delivery passed back
+	// as it was claimed is only released. If any of ds is no longer leased as its Lease
+	// says, nothing is recorded and Conflict is returned.
+	FinishDelivery(ctx context.Context, ds ...WebhookDelivery) error
 	// ListDeliveries returns an endpoint's deliveries, newest first.
 	ListDeliveries(ctx context.Context, endpointID string, limit int) ([]WebhookDelivery, error)
 	// GetDelivery returns one delivery of an endpoint.
@@ -434,11 +439,12 @@ func (r deliveryRow) delivery() WebhookDelivery {
 		Updated: fromMicros(r.UpdatedAt), Delivered: nullMicros(r.DeliveredAt)}
 }
 
-func (s *sqlStore) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]WebhookDelivery, error) {
+func (s *sqlStore) ClaimDeliveries(ctx context.Context, lanes, run int, lease time.Duration) ([]WebhookDelivery, error) {
 	const op = "appstore.ClaimDeliveries"
-	if limit <= 0 {
-		limit = 16
+	if lanes <= 0 {
+		lanes = 16
 	}
+	run = max(run, 1)
 	var out []WebhookDelivery
 	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
 		now := s.micros()
@@ -452,47 +458,130 @@ func (s *sqlStore) ClaimDeliveries(ctx context.Context, limit int, lease time.Du
 		// keeps a lane in order. The conditions on d itself are checked again by
 		// PostgreSQL on the row it locks, so a head another worker finished meanwhile
 		// is not taken.
-		var rows []deliveryRow
-		if err := tx.SelectContext(ctx, &rows, s.q(`SELECT `+deliveryCols+` FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+		var heads []deliveryRow
+		if err := tx.SelectContext(ctx, &heads, s.q(`SELECT `+deliveryCols+` FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
 			WHERE d.id IN (SELECT min(id) FROM webhook_deliveries WHERE status = 'pending' GROUP BY endpoint_id, tenant_id)
 			AND d.status = 'pending' AND d.next_attempt <= ? AND d.lease_until <= ? AND w.enabled
-			ORDER BY d.next_attempt, d.id LIMIT ?`+lock), now, now, limit); err != nil {
+			ORDER BY d.next_attempt, d.id LIMIT ?`+lock), now, now, lanes); err != nil {
 			return s.wrap(op, err)
 		}
-		until := now + lease.Microseconds()
-		for _, r := range rows {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET lease_until = ? WHERE id = ?`), until, r.ID); err != nil {
-				return s.wrap(op, err)
+		var ids []any
+		for _, h := range heads {
+			rows := []deliveryRow{h}
+			if run > 1 {
+				more, err := s.laneRun(ctx, tx, h, run-1, now)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, more...)
 			}
-			r.LeaseUntil = until
-			out = append(out, r.delivery())
+			for _, r := range rows {
+				ids = append(ids, r.ID)
+				out = append(out, r.delivery())
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		until := now + lease.Microseconds()
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`), append([]any{until}, ids...)...); err != nil {
+			return s.wrap(op, err)
+		}
+		for i := range out {
+			out[i].Lease = fromMicros(until)
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (s *sqlStore) FinishDelivery(ctx context.Context, d WebhookDelivery) error {
+// laneRun locks up to n pending deliveries of head's lane that follow head, as long as
+// they are consecutive, due and not leased. Each row carries its place among the
+// lane's pending rows as the statement saw them (rn); a row another worker has locked
+// is skipped by SKIP LOCKED, and one it finished meanwhile fails the recheck of
+// d.status, so either leaves a gap in rn, and the run ends before it: a run never
+// jumps over a delivery of its lane.
+func (s *sqlStore) laneRun(ctx context.Context, tx *sqlx.Tx, head deliveryRow, n int, now int64) ([]deliveryRow, error) {
+	lock := ""
+	if s.d.forUpdate() != "" {
+		lock = " FOR UPDATE OF d SKIP LOCKED"
+	}
+	var rows []struct {
+		deliveryRow
+		RN int `db:"rn"`
+	}
+	if err := tx.SelectContext(ctx, &rows, s.q(`SELECT `+deliveryCols+`, r.rn FROM webhook_deliveries d
+		JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (SELECT id FROM webhook_deliveries
+			WHERE endpoint_id = ? AND tenant_id = ? AND status = 'pending' AND id > ? ORDER BY id LIMIT ?) l) r ON r.id = d.id
+		WHERE d.status = 'pending' ORDER BY d.id`+lock), head.EndpointID, head.TenantID, head.ID, n); err != nil {
+		return nil, s.wrap("appstore.ClaimDeliveries", err)
+	}
+	var out []deliveryRow
+	for i, r := range rows {
+		if r.RN != i+1 || r.NextAttempt > now || r.LeaseUntil > now {
+			break
+		}
+		out = append(out, r.deliveryRow)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) FinishDelivery(ctx context.Context, ds ...WebhookDelivery) error {
 	const op = "appstore.FinishDelivery"
+	if len(ds) == 0 {
+		return nil
+	}
+	const update = `UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt = ?, lease_until = 0, last_code = ?, last_error = ?, updated_at = ?, delivered_at = ?
+		WHERE id = ? AND lease_until = ?`
 	now := s.micros()
-	var delivered any
-	if d.Status == DeliverySucceeded {
-		delivered = now
+	args := func(d WebhookDelivery) []any {
+		var delivered any
+		if d.Status == DeliverySucceeded {
+			delivered = now
+			if !d.Delivered.IsZero() {
+				delivered = d.Delivered.UnixMicro()
+			}
+		}
+		next := d.NextAttempt.UnixMicro()
+		if d.NextAttempt.IsZero() {
+			next = now
+		}
+		return []any{d.Status, d.Attempts, next, d.LastCode, d.LastError, now, delivered, d.ID, d.Lease.UnixMicro()}
 	}
-	next := d.NextAttempt.UnixMicro()
-	if d.NextAttempt.IsZero() {
-		next = now
-	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt = ?, lease_until = 0, last_code = ?, last_error = ?, updated_at = ?, delivered_at = ?
-		WHERE id = ? AND lease_until = ?`),
-		d.Status, d.Attempts, next, d.LastCode, d.LastError, now, delivered, d.ID, d.Lease.UnixMicro())
-	if err != nil {
-		return s.wrap(op, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	conflict := func(d WebhookDelivery) error {
 		return errkind.Errorf(op, errkind.Conflict, "delivery %d is no longer leased to this worker", d.ID)
 	}
-	return nil
+	if len(ds) == 1 {
+		// One statement is its own transaction.
+		res, err := s.db.ExecContext(ctx, s.q(update), args(ds[0])...)
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return conflict(ds[0])
+		}
+		return nil
+	}
+	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
+		st, err := tx.PreparexContext(ctx, s.q(update))
+		if err != nil {
+			return s.wrap(op, err)
+		}
+		defer st.Close()
+		for _, d := range ds {
+			res, err := st.ExecContext(ctx, args(d)...)
+			if err != nil {
+				return s.wrap(op, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return conflict(d)
+			}
+		}
+		return nil
+	})
 }
 
 func (s *sqlStore) ListDeliveries(ctx context.Context, endpointID string, limit int) ([]WebhookDelivery, error) {

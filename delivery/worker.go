@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oktasync/oktasync/appstore"
@@ -31,6 +32,9 @@ const (
 	DefaultRetryFor    = 72 * time.Hour
 	DefaultPoll        = 250 * time.Millisecond
 	DefaultConcurrency = 8
+	// DefaultBatch is how many of one lane's consecutive deliveries are claimed at
+	// once.
+	DefaultBatch = 50
 	// DefaultFirstRetry bounds the wait before the first retry; each later wait
 	// doubles, up to DefaultMaxBackoff, with random jitter so that many failing
 	// deliveries spread out.
@@ -51,8 +55,12 @@ type Options struct {
 	RetryFor time.Duration
 	// Poll is how often the queue is checked when idle (DefaultPoll).
 	Poll time.Duration
-	// Concurrency is how many deliveries are sent at once (DefaultConcurrency).
+	// Concurrency is how many deliveries are sent at once (DefaultConcurrency): one
+	// at a time from each of that many lanes (an endpoint and a tenant).
 	Concurrency int
+	// Batch is how many of a lane's consecutive deliveries are claimed under one lease
+	// and sent in order, one after the other (DefaultBatch); 1 claims each on its own.
+	Batch int
 	// FirstRetry and MaxBackoff shape the backoff (DefaultFirstRetry, DefaultMaxBackoff).
 	FirstRetry, MaxBackoff time.Duration
 	Logger                 *slog.Logger
@@ -84,6 +92,9 @@ func New(store appstore.Store, o Options) *Worker {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
+	}
+	if o.Batch <= 0 {
+		o.Batch = DefaultBatch
 	}
 	if o.FirstRetry <= 0 {
 		o.FirstRetry = DefaultFirstRetry
@@ -133,8 +144,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// Step fans out what is new, then claims and sends one batch of deliveries; it returns
-// how many deliveries it attempted.
+// leaseSlack is how much longer than a send's timeout a claim's lease lasts: the time
+// left to record the outcome of a send begun at the claim. A run sends its later
+// deliveries only while the lease still outlasts a send's timeout by half of it, so
+// that none is in flight when the lease ends and another server may take it.
+const leaseSlack = 5 * time.Second
+
+// Step fans out what is new, then claims and sends one batch of deliveries: a run of
+// consecutive deliveries from each of up to Concurrency lanes, the lanes at once and
+// each run in order. It returns how many deliveries it attempted.
 func (w *Worker) Step(ctx context.Context) (int, error) {
 	for {
 		n, err := w.store.FanOutEvents(ctx, 500)
@@ -145,8 +163,8 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 			break
 		}
 	}
-	batch, err := w.store.ClaimDeliveries(ctx, w.o.Concurrency, w.o.Timeout+5*time.Second)
-	if err != nil || len(batch) == 0 {
+	claimed, err := w.store.ClaimDeliveries(ctx, w.o.Concurrency, w.o.Batch, w.o.Timeout+leaseSlack)
+	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
 	endpoints := map[string]appstore.WebhookEndpoint{}
@@ -157,54 +175,150 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 	for _, e := range list {
 		endpoints[e.ID] = e
 	}
+	runs := lanes(claimed)
 	var wg sync.WaitGroup
-	errs := make([]error, len(batch))
-	for i, d := range batch {
+	errs := make([]error, len(runs))
+	sent := make([]int, len(runs))
+	for i, run := range runs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = w.deliver(ctx, endpoints[d.EndpointID], d)
+			sent[i], errs[i] = w.sendRun(ctx, endpoints[run[0].EndpointID], run)
 		}()
 	}
 	wg.Wait()
-	return len(batch), errors.Join(errs...)
+	n := 0
+	for _, k := range sent {
+		n += k
+	}
+	return n, errors.Join(errs...)
 }
 
-// deliver makes one attempt of d and records its outcome.
-func (w *Worker) deliver(ctx context.Context, ep appstore.WebhookEndpoint, d appstore.WebhookDelivery) error {
-	code, err := w.attempt(ctx, ep, d)
-	if ctx.Err() != nil {
-		// Shutting down: the lease runs out and the delivery is attempted again.
-		return nil
+// lanes splits a claim into its lanes' runs, which the store returns each together.
+func lanes(ds []appstore.WebhookDelivery) [][]appstore.WebhookDelivery {
+	var out [][]appstore.WebhookDelivery
+	for i, d := range ds {
+		if i == 0 || d.EndpointID != ds[i-1].EndpointID || d.TenantID != ds[i-1].TenantID {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], d)
 	}
+	return out
+}
+
+// result is the outcome of one attempt, waiting to be recorded; release marks a
+// delivery of the run that was not sent and is handed back as claimed.
+type result struct {
+	d       appstore.WebhookDelivery
+	outcome string
+	lag     time.Duration
+	release bool
+}
+
+// sendRun sends a lane's run in order, one delivery at a time, and stops at the first
+// failure: the lane's later deliveries wait for its retry (they are handed back, and
+// the failed one, pending and not yet due, heads the lane). Outcomes are recorded while
+// the run goes on, each commit taking every outcome that arrived during the previous
+// one, so a fast receiver costs a commit per several deliveries rather than two per
+// delivery. A kill before a commit loses nothing: the deliveries it would have
+// recorded are still pending and are sent again once the lease runs out.
+func (w *Worker) sendRun(ctx context.Context, ep appstore.WebhookEndpoint, run []appstore.WebhookDelivery) (int, error) {
+	results := make(chan result, len(run))
+	var lost atomic.Bool
+	recorded := make(chan error, 1)
+	go func() { recorded <- w.record(context.WithoutCancel(ctx), results, &lost) }()
+	sent := 0
+	for _, d := range run {
+		if sent > 0 && (lost.Load() || time.Until(d.Lease) < w.o.Timeout+leaseSlack/2) {
+			break
+		}
+		code, err := w.attempt(ctx, ep, d)
+		if ctx.Err() != nil {
+			// Shutting down: the lease runs out and the delivery is attempted again.
+			break
+		}
+		r := w.outcome(d, code, err)
+		sent++
+		results <- r
+		if r.outcome != "succeeded" {
+			break
+		}
+	}
+	if ctx.Err() == nil {
+		for _, d := range run[sent:] {
+			results <- result{d: d, release: true}
+		}
+	}
+	close(results)
+	return sent, <-recorded
+}
+
+// outcome is d after an attempt that answered code and err.
+func (w *Worker) outcome(d appstore.WebhookDelivery, code int, err error) result {
 	now := time.Now()
 	d.Attempts++
 	d.LastCode = code
 	d.LastError = ""
-	outcome := "succeeded"
+	r := result{outcome: "succeeded"}
 	switch {
 	case err == nil:
-		d.Status = appstore.DeliverySucceeded
+		d.Status, d.Delivered = appstore.DeliverySucceeded, now
+		r.lag = now.Sub(eventTime(d))
 	case now.Sub(d.Created) >= w.o.RetryFor:
-		d.Status, d.LastError, outcome = appstore.DeliveryFailed, err.Error(), "failed"
+		d.Status, d.LastError, r.outcome = appstore.DeliveryFailed, err.Error(), "failed"
 	default:
-		d.Status, d.LastError, outcome = appstore.DeliveryPending, err.Error(), "retry"
+		d.Status, d.LastError, r.outcome = appstore.DeliveryPending, err.Error(), "retry"
 		d.NextAttempt = now.Add(Backoff(d.Attempts, w.o.FirstRetry, w.o.MaxBackoff))
 	}
-	if err := w.store.FinishDelivery(context.WithoutCancel(ctx), d); err != nil {
-		return fmt.Errorf("delivery %d: %w", d.ID, err)
-	}
-	if w.o.Observe != nil {
-		var lag time.Duration
-		if outcome == "succeeded" {
-			lag = now.Sub(eventTime(d))
+	r.d = d
+	return r
+}
+
+// record commits the results of a run as they come: each commit takes every result
+// waiting. After a commit fails it records nothing more and sets lost, which stops the
+// run: what it did not record is sent again once the lease runs out, in order.
+func (w *Worker) record(ctx context.Context, results <-chan result, lost *atomic.Bool) error {
+	var failure error
+	for r := range results {
+		batch := []result{r}
+	more:
+		for {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
 		}
-		w.o.Observe(outcome, lag)
+		if lost.Load() {
+			continue
+		}
+		ds := make([]appstore.WebhookDelivery, len(batch))
+		for i, r := range batch {
+			ds[i] = r.d
+		}
+		if err := w.store.FinishDelivery(ctx, ds...); err != nil {
+			lost.Store(true)
+			failure = fmt.Errorf("deliveries %d to %d: %w", ds[0].ID, ds[len(ds)-1].ID, err)
+			continue
+		}
+		for _, r := range batch {
+			if r.release {
+				continue
+			}
+			if w.o.Observe != nil {
+				w.o.Observe(r.outcome, r.lag)
+			}
+			if r.outcome != "succeeded" {
+				d := r.d
+				w.o.Logger.Info("webhook delivery failed", "endpoint", d.EndpointID, "event", d.EventID, "attempt", d.Attempts, "status", d.Status, "err", d.LastError)
+			}
+		}
 	}
-	if outcome != "succeeded" {
-		w.o.Logger.Info("webhook delivery failed", "endpoint", d.EndpointID, "event", d.EventID, "attempt", d.Attempts, "status", d.Status, "err", d.LastError)
-	}
-	return nil
+	return failure
 }
 
 // eventTime is when the delivered event happened (the delivery's creation for a ping).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -255,6 +256,65 @@ func TestDeliveryThroughOutages(t *testing.T) {
 				t.Fatalf("receiver refused deliveries: %v", bad[:min(3, len(bad))])
 			}
 			t.Logf("%d events, %d accepted deliveries (%d duplicates), %d attempts", len(want.Events), len(got), len(got)-len(unique(got)), attempts)
+		})
+	}
+}
+
+// A delivery that fails in the middle of a lane's run stops the run: the lane's later
+// events are not attempted until it has succeeded, and each attempt, retries included,
+// reaches the receiver in seq order.
+func TestDeliveryFailureMidRunHoldsBackTheRest(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := b.Open(t)
+			ctx := context.Background()
+			var mu sync.Mutex
+			var attempts []int64 // the seq of every request, in arrival order
+			var failSeq int64
+			fails := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				var e event.Event
+				body, _ := io.ReadAll(req.Body)
+				_ = json.Unmarshal(body, &e)
+				mu.Lock()
+				defer mu.Unlock()
+				attempts = append(attempts, e.Seq)
+				if e.Seq == failSeq && fails < 2 {
+					fails++
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			}))
+			t.Cleanup(srv.Close)
+			addEndpoint(t, s, srv.URL, func(id string) []byte { _, enc := sealedSecret(t, id); return enc })
+			for i := 0; i < 20; i++ {
+				mustCreate(t, s, fmt.Sprintf("run%d@example.com", i))
+			}
+			page, err := s.ListEvents(ctx, appstore.EventQuery{Limit: 100})
+			if err != nil || len(page.Events) != 20 {
+				t.Fatalf("events = %d %v", len(page.Events), err)
+			}
+			var want []int64
+			for i, e := range page.Events {
+				want = append(want, e.Seq)
+				if i == 4 {
+					want = append(want, e.Seq, e.Seq)
+				}
+			}
+			mu.Lock()
+			failSeq = page.Events[4].Seq
+			mu.Unlock()
+			runWorker(t, s, fastOptions())
+			waitFor(t, "every event", 10*time.Second, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(attempts) >= len(want)
+			})
+			time.Sleep(100 * time.Millisecond) // an attempt too many would arrive now
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(attempts) != fmt.Sprint(want) {
+				t.Fatalf("attempts in order of arrival:\n%v\nwant\n%v", attempts, want)
+			}
 		})
 	}
 }

@@ -30,6 +30,8 @@ var eventTests = []struct {
 	{"WebhookFanOut", testWebhookFanOut},
 	{"WebhookQueueOrder", testWebhookQueueOrder},
 	{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
+	{"WebhookClaimRuns", testWebhookClaimRuns},
+	{"WebhookConcurrentRuns", testWebhookConcurrentRuns},
 }
 
 // Feed reads every event after *cursor and moves the cursor past them.

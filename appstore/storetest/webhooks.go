@@ -147,7 +147,7 @@ func testWebhookQueueOrder(t *testing.T, s appstore.Store) {
 	}
 	lease := time.Minute
 	claim := func() []appstore.WebhookDelivery {
-		ds, err := s.ClaimDeliveries(ctx, 10, lease)
+		ds, err := s.ClaimDeliveries(ctx, 10, 1, lease)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,10 +215,17 @@ func testWebhookQueueOrder(t *testing.T, s appstore.Store) {
 	}
 }
 
-// testWebhookConcurrentClaims: four workers claim and finish at once; each delivery is
-// claimed by one of them only, and only once every earlier delivery of its lane has
-// succeeded.
-func testWebhookConcurrentClaims(t *testing.T, s appstore.Store) {
+// testWebhookConcurrentClaims: four workers claim and finish lane heads at once; each
+// delivery is claimed by one of them only, and only once every earlier delivery of its
+// lane has succeeded.
+func testWebhookConcurrentClaims(t *testing.T, s appstore.Store) { concurrentClaims(t, s, 1) }
+
+// testWebhookConcurrentRuns is testWebhookConcurrentClaims with runs of up to 5 of a
+// lane's deliveries, each run finished in one call: a run is claimed by one worker only,
+// and only once every earlier delivery of its lane outside the run has succeeded.
+func testWebhookConcurrentRuns(t *testing.T, s appstore.Store) { concurrentClaims(t, s, 5) }
+
+func concurrentClaims(t *testing.T, s appstore.Store, run int) {
 	ctx := ctxT()
 	if _, err := s.CreateTenant(ctx, appstore.Tenant{ID: "acme"}); err != nil {
 		t.Fatal(err)
@@ -241,7 +248,7 @@ func testWebhookConcurrentClaims(t *testing.T, s appstore.Store) {
 		go func() {
 			defer wg.Done()
 			for idle := 0; idle < 20; {
-				ds, err := s.ClaimDeliveries(ctx, 2, time.Minute)
+				ds, err := s.ClaimDeliveries(ctx, 2, run, time.Minute)
 				if err != nil {
 					t.Error(err)
 					return
@@ -251,26 +258,46 @@ func testWebhookConcurrentClaims(t *testing.T, s appstore.Store) {
 					time.Sleep(5 * time.Millisecond)
 					continue
 				}
+				if len(ds) > 2*run {
+					t.Errorf("claimed %d deliveries, want at most %d", len(ds), 2*run)
+				}
 				all, err := s.ListDeliveries(ctx, hook.ID, 1000)
 				if err != nil {
 					t.Error(err)
 					return
 				}
+				claimed := map[int64]bool{}
+				for _, d := range ds {
+					claimed[d.ID] = true
+				}
 				for _, d := range ds {
 					for _, o := range all {
-						if o.TenantID == d.TenantID && o.EventSeq < d.EventSeq && o.Status != appstore.DeliverySucceeded {
+						if o.TenantID == d.TenantID && o.EventSeq < d.EventSeq && !claimed[o.ID] && o.Status != appstore.DeliverySucceeded {
 							t.Errorf("delivery of seq %d claimed while seq %d of tenant %s is %s", d.EventSeq, o.EventSeq, d.TenantID, o.Status)
 						}
 					}
-					d.Status, d.Attempts = appstore.DeliverySucceeded, 1
-					if err := s.FinishDelivery(ctx, d); err != nil {
-						t.Errorf("finish %d: %v", d.ID, err)
+				}
+				for i := range ds {
+					ds[i].Status, ds[i].Attempts = appstore.DeliverySucceeded, 1
+				}
+				finish := [][]appstore.WebhookDelivery{ds}
+				if run == 1 {
+					finish = nil
+					for _, d := range ds {
+						finish = append(finish, []appstore.WebhookDelivery{d})
+					}
+				}
+				for _, f := range finish {
+					if err := s.FinishDelivery(ctx, f...); err != nil {
+						t.Errorf("finish %d: %v", f[0].ID, err)
 						return
 					}
-					mu.Lock()
-					done[d.ID]++
-					mu.Unlock()
 				}
+				mu.Lock()
+				for _, d := range ds {
+					done[d.ID]++
+				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -282,5 +309,152 @@ func testWebhookConcurrentClaims(t *testing.T, s appstore.Store) {
 		if n != 1 {
 			t.Fatalf("delivery %d claimed %d times", id, n)
 		}
+	}
+}
+
+// testWebhookClaimRuns: a claim takes a run of each lane's consecutive deliveries, in
+// seq order, under one lease; a second claimer gets none of them while they are
+// leased; a failed delivery holds back the rest of its lane; a run never passes over a
+// delivery of its lane that is leased elsewhere.
+func testWebhookClaimRuns(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	if _, err := s.CreateTenant(ctx, appstore.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	w := mustWebhook(t, s, appstore.WebhookEndpoint{URL: "https://all.example"})
+	time.Sleep(2 * time.Millisecond)
+	for i := 0; i < 6; i++ {
+		mustUser(t, s, "default", fmt.Sprintf("d%d@example.com", i), nil)
+	}
+	for i := 0; i < 2; i++ {
+		mustUser(t, s, "acme", fmt.Sprintf("a%d@acme.com", i), nil)
+	}
+	fanOut := func() {
+		t.Helper()
+		if _, err := s.FanOutEvents(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fanOut()
+	claim := func(run int) []appstore.WebhookDelivery {
+		t.Helper()
+		ds, err := s.ClaimDeliveries(ctx, 10, run, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	// lanes splits a claim into its runs, checking that each lane's run is together
+	// and in seq order.
+	lanes := func(ds []appstore.WebhookDelivery) map[string][]appstore.WebhookDelivery {
+		t.Helper()
+		out := map[string][]appstore.WebhookDelivery{}
+		prev := ""
+		for _, d := range ds {
+			run := out[d.TenantID]
+			if len(run) > 0 && prev != d.TenantID {
+				t.Fatalf("tenant %s's run is split in the claim", d.TenantID)
+			}
+			if len(run) > 0 && run[len(run)-1].EventSeq >= d.EventSeq {
+				t.Fatalf("tenant %s: seq %d claimed after %d", d.TenantID, d.EventSeq, run[len(run)-1].EventSeq)
+			}
+			if !d.Lease.Equal(ds[0].Lease) || !d.Lease.After(time.Now()) {
+				t.Fatalf("leases %v and %v in one claim", d.Lease, ds[0].Lease)
+			}
+			out[d.TenantID] = append(run, d)
+			prev = d.TenantID
+		}
+		return out
+	}
+	seqs := func(ds []appstore.WebhookDelivery) []int64 {
+		var out []int64
+		for _, d := range ds {
+			out = append(out, d.EventSeq)
+		}
+		return out
+	}
+	pending, _ := s.ListDeliveries(ctx, w.ID, 100)
+	var defSeqs []int64
+	for i := len(pending) - 1; i >= 0; i-- {
+		if pending[i].TenantID == "default" {
+			defSeqs = append(defSeqs, pending[i].EventSeq)
+		}
+	}
+
+	first := lanes(claim(4))
+	def, acme := first["default"], first["acme"]
+	if len(first) != 2 || len(def) != 4 || len(acme) != 2 || fmt.Sprint(seqs(def)) != fmt.Sprint(defSeqs[:4]) {
+		t.Fatalf("first claim: default %v, acme %v; want default's first four %v and acme's two", seqs(def), seqs(acme), defSeqs[:4])
+	}
+	if again := claim(50); len(again) != 0 {
+		t.Fatalf("a second claimer got %v while the runs are leased", seqs(again))
+	}
+
+	// One stale lease among the outcomes: nothing is recorded.
+	ok := acme[0]
+	ok.Status, ok.Attempts, ok.LastCode = appstore.DeliverySucceeded, 1, 200
+	stale := acme[1]
+	stale.Lease = stale.Lease.Add(-time.Second)
+	stale.Status, stale.Attempts, stale.LastCode = appstore.DeliverySucceeded, 1, 200
+	mustKind(t, s.FinishDelivery(ctx, ok, stale), errkind.Conflict)
+	if d, _ := s.GetDelivery(ctx, w.ID, ok.ID); d.Status != appstore.DeliveryPending || d.Lease.IsZero() {
+		t.Fatalf("after a conflicting finish the other delivery is %+v", d)
+	}
+	for i := range acme {
+		acme[i].Status, acme[i].Attempts, acme[i].LastCode = appstore.DeliverySucceeded, 1, 200
+	}
+	if err := s.FinishDelivery(ctx, acme...); err != nil {
+		t.Fatal(err)
+	}
+
+	// default: the first succeeds, the second fails and waits an hour, the other two
+	// were never sent and are handed back as claimed, in the same call.
+	at := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
+	def[0].Status, def[0].Attempts, def[0].LastCode, def[0].Delivered = appstore.DeliverySucceeded, 1, 204, at
+	def[1].Status, def[1].Attempts, def[1].LastCode, def[1].LastError, def[1].NextAttempt = appstore.DeliveryPending, 1, 503, "HTTP 503", time.Now().Add(time.Hour)
+	if err := s.FinishDelivery(ctx, def...); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.GetDelivery(ctx, w.ID, def[0].ID); d.Status != appstore.DeliverySucceeded || d.LastCode != 204 || !d.Delivered.Equal(at) || !d.Lease.IsZero() {
+		t.Fatalf("succeeded delivery = %+v", d)
+	}
+	if d, _ := s.GetDelivery(ctx, w.ID, def[2].ID); d.Status != appstore.DeliveryPending || d.Attempts != 0 || !d.Lease.IsZero() || !d.NextAttempt.Equal(def[2].NextAttempt) {
+		t.Fatalf("released delivery = %+v", d)
+	}
+	// The failed delivery holds back default's later ones; acme's new event goes on.
+	if got := claim(50); len(got) != 0 {
+		t.Fatalf("claimed %v behind a failed delivery", seqs(got))
+	}
+	mustUser(t, s, "acme", "a2@acme.com", nil)
+	fanOut()
+	if got := claim(50); len(got) != 1 || got[0].TenantID != "acme" {
+		t.Fatalf("after a failure in default: %+v, want only acme's new event", got)
+	} else {
+		got[0].Status, got[0].Attempts = appstore.DeliverySucceeded, 1
+		if err := s.FinishDelivery(ctx, got[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Retried, the failed delivery heads a run of the rest of its lane again.
+	if _, err := s.RetryDelivery(ctx, w.ID, def[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	rest := lanes(claim(2))["default"]
+	if fmt.Sprint(seqs(rest)) != fmt.Sprint(defSeqs[1:3]) || rest[0].Attempts != 1 {
+		t.Fatalf("after the retry: %v, want %v", seqs(rest), defSeqs[1:3])
+	}
+	// rest[0] fails for good; the lane goes on behind it with rest[1] leased...
+	rest[0].Status, rest[0].Attempts = appstore.DeliveryFailed, 2
+	if err := s.FinishDelivery(ctx, rest[0]); err != nil {
+		t.Fatal(err)
+	}
+	// ...and a manual retry of rest[0] makes it the lane's head again: its run stops
+	// before rest[1], which is still leased, instead of passing over it.
+	if _, err := s.RetryDelivery(ctx, w.ID, rest[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(50); len(got) != 1 || got[0].ID != rest[0].ID {
+		t.Fatalf("claimed %v past a leased delivery of the lane", seqs(got))
 	}
 }
