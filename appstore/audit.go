@@ -1,6 +1,8 @@
 package appstore
 
 import (
+	"github.com/jmoiron/sqlx"
+
 	"context"
 	"encoding/json"
 	"strings"
@@ -92,6 +94,10 @@ func (s *sqlStore) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, e
 }
 
 func (s *sqlStore) EnqueueMail(ctx context.Context, m Mail) error {
+	return s.insertMail(ctx, s.db, m)
+}
+
+func (s *sqlStore) insertMail(ctx context.Context, q sqlx.ExecerContext, m Mail) error {
 	if m.To == "" {
 		return errkind.Errorf("appstore.EnqueueMail", errkind.Invalid, "mail has no recipient")
 	}
@@ -100,9 +106,42 @@ func (s *sqlStore) EnqueueMail(ctx context.Context, m Mail) error {
 	if !m.NextAttempt.IsZero() {
 		next = m.NextAttempt.UnixMicro()
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO mail_queue (tenant_id, recipient, subject, body, attempts, next_attempt, last_error, created_at) VALUES (?, ?, ?, ?, 0, ?, '', ?)`),
+	_, err := q.ExecContext(ctx, s.q(`INSERT INTO mail_queue (tenant_id, recipient, subject, body, attempts, next_attempt, last_error, created_at) VALUES (?, ?, ?, ?, 0, ?, '', ?)`),
 		m.TenantID, m.To, m.Subject, m.Body, next, now)
 	return s.wrap("appstore.EnqueueMail", err)
+}
+
+// WriteOption adds work to a user write (CreateUser, UpdateUser), done inside its
+// transaction.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct {
+	mail []func(old *User, u User) (Mail, bool)
+}
+
+// WithMail queues the mail compose returns for the user as written (old is the user
+// before an update, nil on a create) in the write's own transaction, so that the write
+// and its mail commit together or not at all: a server killed in between loses
+// neither. compose answering false queues nothing; an update that changes nothing
+// calls it not at all.
+func WithMail(compose func(old *User, u User) (Mail, bool)) WriteOption {
+	return func(o *writeOptions) { o.mail = append(o.mail, compose) }
+}
+
+// queueMail runs the WithMail options of a user write in its transaction.
+func (s *sqlStore) queueMail(ctx context.Context, tx *sqlx.Tx, old *User, u User, opts []WriteOption) error {
+	var o writeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for _, compose := range o.mail {
+		if m, ok := compose(old, u); ok {
+			if err := s.insertMail(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 type mailRow struct {

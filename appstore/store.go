@@ -48,13 +48,13 @@ type Store interface {
 
 	// CreateUser stores a new user; u.ID, Version and times are assigned by the store.
 	// A userName already taken in the tenant (in any letter case) is a Conflict.
-	CreateUser(ctx context.Context, u User) (User, error)
+	CreateUser(ctx context.Context, u User, opts ...WriteOption) (User, error)
 	GetUser(ctx context.Context, tenantID, id string) (User, error)
 	GetUserByUserName(ctx context.Context, tenantID, userName string) (User, error)
 	// LookupUser is GetUserByUserName with the groups the user belongs to directly, read
 	// in the same query: it answers Okta's existence check, the hottest request.
 	LookupUser(ctx context.Context, tenantID, userName string) (User, []GroupRef, error)
-	UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error) (User, error)
+	UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error, opts ...WriteOption) (User, error)
 	// DeleteUser removes a user from every view and group but keeps its row for the
 	// audit trail (soft delete).
 	DeleteUser(ctx context.Context, tenantID, id string) error

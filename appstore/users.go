@@ -104,7 +104,7 @@ func userNameTaken(op, userName string) error {
 	return errkind.Errorf(op, errkind.Conflict, "userName %q is already taken", userName)
 }
 
-func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
+func (s *sqlStore) CreateUser(ctx context.Context, u User, opts ...WriteOption) (User, error) {
 	const op = "appstore.CreateUser"
 	if err := validateUser(op, &u); err != nil {
 		return User{}, err
@@ -147,6 +147,9 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) (User, error) {
 			return err
 		}
 		if err := s.audit(ctx, tx, u.TenantID, "user.create", "User", u.ID, created); err != nil {
+			return err
+		}
+		if err := s.queueMail(ctx, tx, nil, u, opts); err != nil {
 			return err
 		}
 		return s.emit(ctx, tx, event.UserCreated, u.TenantID, UserResource(u), nil)
@@ -319,7 +322,7 @@ func (s *sqlStore) lookupUser(ctx context.Context, tenantID, userName string, wi
 	return u, groups, nil
 }
 
-func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error) (User, error) {
+func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error, opts ...WriteOption) (User, error) {
 	const op = "appstore.UpdateUser"
 	var out User
 	err := s.inTx(ctx, op, func(tx *sqlx.Tx) error {
@@ -381,6 +384,9 @@ func (s *sqlStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(
 			operation = map[bool]string{true: "user.reactivate", false: "user.deactivate"}[c.New.(bool)]
 		}
 		if err := s.audit(ctx, tx, tenantID, operation, "User", id, changes); err != nil {
+			return err
+		}
+		if err := s.queueMail(ctx, tx, &old, u, opts); err != nil {
 			return err
 		}
 		return s.emitUserUpdate(ctx, tx, old, u)

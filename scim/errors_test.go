@@ -213,7 +213,7 @@ func TestBodyLimitChunked(t *testing.T) {
 // busyStore fails writes as a busy database does.
 type busyStore struct{ appstore.Store }
 
-func (busyStore) CreateUser(context.Context, appstore.User) (appstore.User, error) {
+func (busyStore) CreateUser(context.Context, appstore.User, ...appstore.WriteOption) (appstore.User, error) {
 	return appstore.User{}, errkind.E("appstore.CreateUser", errkind.Transient, "database busy", errors.New("SQLITE_BUSY"))
 }
 

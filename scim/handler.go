@@ -426,10 +426,6 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	})
 }
 
-// detached returns a context that keeps ctx's values (the actor) but not its
-// cancellation, for follow-up work (queueing an invitation) that must not be lost when
-// the client hangs up after its write succeeded.
-func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // RouteTemplate names the endpoint a path below the SCIM base belongs to, with ids
 // replaced by placeholders ("/Users/{id}"), for metrics whose labels must stay few.

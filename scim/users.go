@@ -144,12 +144,9 @@ func (s *server) createUser(w http.ResponseWriter, r *request) error {
 		SourceCredential: r.cred.ID,
 		SourceClient:     clientOf(r.UserAgent()),
 	}
-	created, err := s.store.CreateUser(ctx, u)
+	created, err := s.store.CreateUser(ctx, u, s.welcome(r))
 	if err != nil {
 		return err
-	}
-	if created.Active {
-		s.invite(ctx, r, created)
 	}
 	s.writeResource(w, r, res, http.StatusCreated, userDoc(r.base, created, nil), created.Version)
 	return nil
@@ -204,12 +201,10 @@ func (s *server) replaceUser(w http.ResponseWriter, r *request, id string) error
 	if err != nil {
 		return err
 	}
-	var reactivated bool
 	u, err := s.store.UpdateUser(ctx, r.tenant.ID, id, func(u *appstore.User) error {
 		if err := checkIfMatch(r.Request, u.Version); err != nil {
 			return err
 		}
-		was := u.Active
 		u.UserName = f.userName
 		u.ExternalID = f.externalID
 		u.Attrs = f.attrs
@@ -218,14 +213,10 @@ func (s *server) replaceUser(w http.ResponseWriter, r *request, id string) error
 		if f.active != nil {
 			u.Active = *f.active
 		}
-		reactivated = !was && u.Active
 		return nil
-	})
+	}, s.welcome(r))
 	if err != nil {
 		return err
-	}
-	if reactivated {
-		s.invite(ctx, r, u)
 	}
 	return s.respondUser(w, r, res, http.StatusOK, u)
 }
@@ -246,7 +237,6 @@ func (s *server) patchUser(w http.ResponseWriter, r *request, id string) error {
 	if err != nil {
 		return err
 	}
-	var reactivated bool
 	u, err := s.store.UpdateUser(ctx, r.tenant.ID, id, func(u *appstore.User) error {
 		if err := checkIfMatch(r.Request, u.Version); err != nil {
 			return err
@@ -255,19 +245,14 @@ func (s *server) patchUser(w http.ResponseWriter, r *request, id string) error {
 		if err != nil {
 			return err
 		}
-		was := u.Active
 		u.UserName, u.ExternalID, u.Attrs = f.userName, f.externalID, f.attrs
 		if f.active != nil {
 			u.Active = *f.active
 		}
-		reactivated = !was && u.Active
 		return nil
-	})
+	}, s.welcome(r))
 	if err != nil {
 		return err
-	}
-	if reactivated {
-		s.invite(ctx, r, u)
 	}
 	if prefersMinimal(r.Request) {
 		writeMinimal(w, u.Version)

@@ -625,14 +625,14 @@ type editingStore struct {
 	done   bool
 }
 
-func (s *editingStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(*appstore.User) error) (appstore.User, error) {
+func (s *editingStore) UpdateUser(ctx context.Context, tenantID, id string, fn func(*appstore.User) error, opts ...appstore.WriteOption) (appstore.User, error) {
 	if !s.done && id == s.userID && appstore.ActorFrom(ctx).Kind == "syncer" {
 		s.done = true
 		if _, err := s.Store.UpdateUser(appCtx(), tenantID, id, func(u *appstore.User) error { s.edit(u); return nil }); err != nil {
 			return appstore.User{}, err
 		}
 	}
-	return s.Store.UpdateUser(ctx, tenantID, id, fn)
+	return s.Store.UpdateUser(ctx, tenantID, id, fn, opts...)
 }
 
 // TestAppEditDuringRunIsKept: the app edits a value at the moment the worker writes
