@@ -426,7 +426,6 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	})
 }
 
-
 // RouteTemplate names the endpoint a path below the SCIM base belongs to, with ids
 // replaced by placeholders ("/Users/{id}"), for metrics whose labels must stay few.
 // Paths that name no endpoint are "other".
