@@ -64,17 +64,17 @@ func TestEventsFeed(t *testing.T) {
 		e.must(201, "POST", "/api/v1/tenants/acme/tokens", "")
 
 		evs, next := eventList(t, e.must(200, "GET", "/api/v1/events?after="+itoa(start), ""))
-		if got := typesOf(evs); got != "user.created/api user.deactivated/api user.updated/api tenant.updated/api token.created/api" {
+		if got := typesOf(evs); got != "tenant.created/api user.created/api user.deactivated/api user.updated/api tenant.updated/api token.created/api" {
 			t.Fatalf("events of the API writes: %s", got)
 		}
-		if p, _ := json.Marshal(evs[2]["previous"]); string(p) != `{"attributes":{"title":"Engineer"}}` {
+		if p, _ := json.Marshal(evs[3]["previous"]); string(p) != `{"attributes":{"title":"Engineer"}}` {
 			t.Fatalf("user.updated previous = %s", p)
 		}
 		if evs[0]["tenant"] != "acme" || evs[0]["actor"].(map[string]any)["kind"] != "api" || !strings.HasPrefix(evs[0]["id"].(string), "evt_") {
 			t.Fatalf("envelope = %v", evs[0])
 		}
-		if int64(evs[4]["seq"].(float64)) != next {
-			t.Fatalf("next %d, last seq %v", next, evs[4]["seq"])
+		if int64(evs[5]["seq"].(float64)) != next {
+			t.Fatalf("next %d, last seq %v", next, evs[5]["seq"])
 		}
 		page, pnext := eventList(t, e.must(200, "GET", "/api/v1/events?limit=2&after="+itoa(start), ""))
 		if len(page) != 2 || pnext != int64(page[1]["seq"].(float64)) {

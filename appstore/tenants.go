@@ -80,8 +80,15 @@ func (s *sqlStore) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 		if err != nil {
 			return s.wrap(op, err)
 		}
-		return s.audit(ctx, tx, t.ID, "tenant.create", "Tenant", t.ID, map[string]Change{
-			"name": {New: t.Name}, "provisioningEnabled": {New: t.ProvisioningEnabled}})
+		if err := s.audit(ctx, tx, t.ID, "tenant.create", "Tenant", t.ID, map[string]Change{
+			"name": {New: t.Name}, "provisioningEnabled": {New: t.ProvisioningEnabled}}); err != nil {
+			return err
+		}
+		data, err := s.tenantData(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, event.TenantCreated, t.ID, data, nil)
 	})
 	return t, err
 }
@@ -371,6 +378,13 @@ func (s *sqlStore) DeleteTenant(ctx context.Context, id string) error {
 	return s.inTx(ctx, op, func(tx *sqlx.Tx) error {
 		t, err := s.getTenant(ctx, tx, id, true)
 		if err != nil {
+			return err
+		}
+		data, err := s.tenantData(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, event.TenantDeleted, id, data, nil); err != nil {
 			return err
 		}
 		// Tables that reference the tenant without a foreign key are cleared by hand;

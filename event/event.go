@@ -31,7 +31,9 @@ const (
 	TokenStatus        = "token.status_changed"
 	TokenRenewed       = "token.renewed"
 	TokenRemoved       = "token.removed"
+	TenantCreated      = "tenant.created"
 	TenantUpdated      = "tenant.updated"
+	TenantDeleted      = "tenant.deleted"
 	SyncRunFinished    = "sync.run_finished"
 	// Ping is sent by a webhook test; it is never in the feed.
 	Ping = "ping"
@@ -42,7 +44,7 @@ var Types = []string{
 	UserCreated, UserUpdated, UserDeactivated, UserReactivated, UserDeleted,
 	GroupCreated, GroupUpdated, GroupDeleted, GroupMemberAdded, GroupMemberRemoved,
 	TokenCreated, TokenStatus, TokenRenewed, TokenRemoved,
-	TenantUpdated, SyncRunFinished,
+	TenantCreated, TenantUpdated, TenantDeleted, SyncRunFinished,
 }
 
 // Known reports whether t is a type of the feed (Ping excluded).

@@ -404,6 +404,11 @@ func testEventsFeed(t *testing.T, s appstore.Store) {
 	if _, err := s.CreateTenant(ctx, appstore.Tenant{ID: "acme"}); err != nil {
 		t.Fatal(err)
 	}
+	created, err := s.ListEvents(ctx, appstore.EventQuery{})
+	if err != nil || len(created.Events) != 1 || created.Events[0].Type != event.TenantCreated || created.Events[0].Tenant != "acme" {
+		t.Fatalf("events of CreateTenant = %+v, %v; want one tenant.created", created.Events, err)
+	}
+	start := created.Next
 	for i := 0; i < 5; i++ {
 		for _, tn := range []string{"default", "acme"} {
 			if _, err := s.CreateUser(ctx, appstore.User{TenantID: tn, UserName: fmt.Sprintf("u%d@%s.com", i, tn), Active: true}); err != nil {
@@ -411,7 +416,7 @@ func testEventsFeed(t *testing.T, s appstore.Store) {
 			}
 		}
 	}
-	all, err := s.ListEvents(ctx, appstore.EventQuery{})
+	all, err := s.ListEvents(ctx, appstore.EventQuery{After: start})
 	if err != nil || len(all.Events) != 10 {
 		t.Fatalf("all = %d events, %v", len(all.Events), err)
 	}
@@ -427,7 +432,7 @@ func testEventsFeed(t *testing.T, s appstore.Store) {
 	if len(p.Events) != 2 || p.Events[0].Seq != all.Events[4].Seq || p.Next != all.Events[5].Seq {
 		t.Fatalf("page after %d = %+v", all.Events[3].Seq, p)
 	}
-	acme, _ := s.ListEvents(ctx, appstore.EventQuery{Tenant: "acme"})
+	acme, _ := s.ListEvents(ctx, appstore.EventQuery{Tenant: "acme", After: start})
 	if len(acme.Events) != 5 {
 		t.Fatalf("acme events = %d", len(acme.Events))
 	}
@@ -441,6 +446,14 @@ func testEventsFeed(t *testing.T, s appstore.Store) {
 		t.Fatalf("types filter = %+v", typed)
 	}
 	empty, _ := s.ListEvents(ctx, appstore.EventQuery{After: all.Next})
+	// Deleting a tenant is in the feed too, with the tenant as it was.
+	if err := s.DeleteTenant(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	gone, _ := s.ListEvents(ctx, appstore.EventQuery{After: all.Next})
+	if len(gone.Events) != 1 || gone.Events[0].Type != event.TenantDeleted || dataOf(t, gone.Events[0])["id"] != "acme" {
+		t.Fatalf("events of DeleteTenant = %+v; want one tenant.deleted of acme", gone.Events)
+	}
 	if len(empty.Events) != 0 || empty.Next != all.Next {
 		t.Fatalf("after the last = %+v", empty)
 	}
