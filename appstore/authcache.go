@@ -14,9 +14,10 @@ import (
 // authCache remembers authenticated credentials with their tenants, so that a SCIM
 // request costs one tiny query (the auth epoch) instead of the credential join. Every
 // change that could refuse a cached credential (a credential's status, secret, slot or
-// removal; any change to a tenant) moves the database's auth_epoch in its own
-// transaction, by trigger, whichever process makes it. A cached entry is used only while
-// the epoch read at the start of the request is the one it was read under, so a
+// removal; any change to a tenant or its custom attributes) moves the database's
+// auth_epoch in its own transaction, by trigger, whichever process makes it. A cached
+// entry is used only while the epoch read for the request (at its start, or by the
+// existence check's own statement: AuthCheck) is the one it was read under, so a
 // deactivated, renewed or removed token or a disabled tenant stops working at once on
 // every server sharing the database. Failures are never cached.
 type authCache struct {
@@ -157,8 +158,8 @@ func putPerTenant[T any](c *authCache, m *map[string][]T, epoch int64, tenantID 
 
 // AuthCheck follows one request's authentication through its context. It records
 // the auth epoch the request authenticated under, so that what the store caches under
-// that epoch (the tenant's custom attributes) is served to the request without a query
-// of its own. And it lets an authentication be answered from the process's cache
+// that epoch (the tenant's custom attributes and email-domain allow-list) is served to
+// the request without a query of its own. And it lets an authentication be answered from the process's cache
 // without reading the epoch at all, the check being made by the request's first read
 // instead, in the same statement: Okta's existence check (GET /Users with userName eq)
 // then costs one query instead of two. Only LookupUser makes that check; a caller that
