@@ -64,6 +64,22 @@ func TestFreshTableLookupPlans(t *testing.T) {
 			}
 		}
 	}
+	// The user's groups come from group_members by member, never from a walk of
+	// the tenant's groups (which their display order would invite).
+	for name, query := range map[string]string{
+		"groups of a looked-up user": `SELECT ` + s.d.groupRefs("users") + ` FROM users WHERE ` + cond,
+		"UserGroups":                 `SELECT gm.member_id, g.id, g.display_name FROM ` + s.d.memberGroups() + ` WHERE g.tenant_id = ? AND gm.member_id IN (?) ORDER BY g.display_name_key, g.id`,
+	} {
+		qargs := args
+		if name == "UserGroups" {
+			qargs = []any{"default", "u42"}
+		}
+		for _, mode := range []string{"auto", "force_generic_plan"} {
+			if text := explain(t, s, mode, query, qargs...); !strings.Contains(text, "group_members_member") {
+				t.Errorf("%s, %s: does not read group_members by member:\n%s", name, mode, text)
+			}
+		}
+	}
 	u, _, err := s.LookupUser(ctx, "default", "USER42@example.com")
 	if err != nil || u.ID != "u42" {
 		t.Fatalf("LookupUser = %+v, %v", u, err)
@@ -219,8 +235,8 @@ func TestExternalIDLookupUsesIndex(t *testing.T) {
 	}
 }
 
-// TestExternalIDLookupUsesIndexSQLite is the same check on SQLite.
-func TestExternalIDLookupUsesIndexSQLite(t *testing.T) {
+// TestLookupPlansSQLite checks the externalId look-ups and a user's groups on SQLite.
+func TestLookupPlansSQLite(t *testing.T) {
 	ctx := context.Background()
 	st, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "explain.db"))
 	if err != nil {
@@ -266,6 +282,22 @@ func TestExternalIDLookupUsesIndexSQLite(t *testing.T) {
 			if !strings.Contains(plan, "SEARCH "+tc.table+" USING INDEX "+tc.index+" ") && !strings.Contains(plan, "SEARCH "+tc.table+" USING COVERING INDEX "+tc.index+" ") {
 				t.Errorf("%s: externalId lookup is not answered from %s:\n%s", tc.table, tc.index, plan)
 			}
+		}
+	}
+	// A user's groups are read from the member's rows, not by walking the tenant's
+	// 1,000 groups in display order and probing each.
+	cond, args := s.d.userNameKey("default", "user42@example.com")
+	for name, tc := range map[string]struct {
+		query string
+		args  []any
+	}{
+		"existence check":                 {`SELECT ` + userCols + `, ` + s.d.groupRefs("users") + ` AS groups FROM users WHERE ` + cond + ` AND deleted_at IS NULL`, args},
+		"existence check with auth epoch": {lookupWithEpochQuery(cond, s.d.groupRefs("users")), args},
+		"UserGroups": {`SELECT gm.member_id, g.id, g.display_name FROM ` + s.d.memberGroups() +
+			` WHERE g.tenant_id = ? AND gm.member_id IN (?) ORDER BY g.display_name_key, g.id`, []any{"default", "u42"}},
+	} {
+		if plan := explainSQLite(tc.query, tc.args); !strings.Contains(plan, "SEARCH gm USING INDEX group_members_member") {
+			t.Errorf("%s: the user's groups are not read by member:\n%s", name, plan)
 		}
 	}
 }

@@ -623,7 +623,7 @@ func (s *sqlStore) UserGroups(ctx context.Context, tenantID string, userIDs []st
 			ID          string `db:"id"`
 			DisplayName string `db:"display_name"`
 		}
-		query := s.q(`SELECT gm.member_id, g.id, g.display_name FROM group_members gm JOIN groups g ON g.id = gm.group_id
+		query := s.q(`SELECT gm.member_id, g.id, g.display_name FROM ` + s.d.memberGroups() + `
 			WHERE g.tenant_id = ? AND gm.member_id IN (` + placeholders(len(chunk)) + `) ORDER BY g.display_name_key, g.id`)
 		var err error
 		if len(chunk) == 1 { // a single user's groups, after every write: parsed once
