@@ -453,17 +453,28 @@ func (s *sqlStore) dropMember(ctx context.Context, tx *sqlx.Tx, tenantID string,
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM group_members WHERE member_id = ?`), m.Value); err != nil {
 		return s.wrap(op, err)
 	}
-	for _, gid := range groupIDs {
-		g, err := s.getGroup(ctx, tx, tenantID, gid, false)
-		if err != nil {
-			return err
+	// The groups as they are now, with their member counts, in one query per 500.
+	for start := 0; start < len(groupIDs); start += 500 {
+		chunk := groupIDs[start:min(start+500, len(groupIDs))]
+		args := []any{tenantID}
+		for _, id := range chunk {
+			args = append(args, id)
 		}
-		var n int
-		if err := tx.GetContext(ctx, &n, s.q(`SELECT count(*) FROM group_members WHERE group_id = ?`), gid); err != nil {
+		var rows []struct {
+			groupRow
+			Members int `db:"member_count"`
+		}
+		if err := tx.SelectContext(ctx, &rows, s.q(`SELECT `+groupCols+`, (SELECT count(*) FROM group_members gm WHERE gm.group_id = groups.id) AS member_count
+			FROM groups WHERE groups.tenant_id = ? AND groups.id IN (`+placeholders(len(chunk))+`) ORDER BY groups.id`), args...); err != nil {
 			return s.wrap(op, err)
 		}
-		if err := s.emit(ctx, tx, event.GroupMemberRemoved, tenantID, event.Membership{Group: GroupResource(g, n), Member: MemberResource(m)}, nil); err != nil {
-			return err
+		if len(rows) != len(chunk) {
+			return errkind.Errorf(op, errkind.NotFound, "a group of member %q is not in tenant %q", m.Value, tenantID)
+		}
+		for _, r := range rows {
+			if err := s.emit(ctx, tx, event.GroupMemberRemoved, tenantID, event.Membership{Group: GroupResource(r.group(), r.Members), Member: MemberResource(m)}, nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
