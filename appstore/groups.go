@@ -110,10 +110,7 @@ func (s *sqlStore) checkMembers(ctx context.Context, tx *sqlx.Tx, tenantID, grou
 		found := map[string]bool{}
 		for start := 0; start < len(ids); start += 500 {
 			chunk := ids[start:min(start+500, len(ids))]
-			args := []any{tenantID}
-			for _, id := range chunk {
-				args = append(args, id)
-			}
+			args := withIDs(chunk, tenantID)
 			var got []string
 			if err := tx.SelectContext(ctx, &got, s.q(`SELECT id FROM `+table+` WHERE tenant_id = ?`+extra+` AND id IN (`+placeholders(len(chunk))+`)`+s.d.forShare()), args...); err != nil {
 				return s.wrap(op, err)
@@ -524,10 +521,7 @@ func (s *sqlStore) MemberCounts(ctx context.Context, tenantID string, groupIDs [
 	out := make(map[string]int, len(groupIDs))
 	for start := 0; start < len(groupIDs); start += 500 {
 		chunk := groupIDs[start:min(start+500, len(groupIDs))]
-		args := []any{tenantID}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
+		args := withIDs(chunk, tenantID)
 		var rows []struct {
 			GroupID string `db:"group_id"`
 			N       int    `db:"n"`

@@ -325,6 +325,17 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
+// withIDs returns lead followed by ids: the arguments of a query whose last
+// placeholders are IN (ids).
+func withIDs(ids []string, lead ...any) []any {
+	args := make([]any, 0, len(lead)+len(ids))
+	args = append(args, lead...)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
+}
+
 // placeholders returns "?, ?, ?" for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

@@ -250,10 +250,7 @@ func (s *sqlStore) FindSyncUsers(ctx context.Context, tenantID, by string, value
 			chunk = chunk[:500]
 		}
 		values = values[len(chunk):]
-		args := []any{tenantID}
-		for _, v := range chunk {
-			args = append(args, v)
-		}
+		args := withIDs(chunk, tenantID)
 		var rows []syncUserRow
 		// No ORDER BY: with one, SQLite prefers walking an index in id order over all
 		// the tenant's users to looking each value up (measured: seconds per call at a
@@ -294,10 +291,7 @@ func (s *sqlStore) SyncStates(ctx context.Context, tenantID string, userIDs []st
 			chunk = chunk[:500]
 		}
 		userIDs = userIDs[len(chunk):]
-		args := []any{tenantID}
-		for _, v := range chunk {
-			args = append(args, v)
-		}
+		args := withIDs(chunk, tenantID)
 		var rows []syncStateRow
 		if err := s.rdb.SelectContext(ctx, &rows, s.q(`SELECT user_id, tenant_id, okta_user_id, snapshot, okta_status, last_error, unmatched, updated_at
 			FROM sync_state WHERE tenant_id = ? AND user_id IN (`+placeholders(len(chunk))+`)`), args...); err != nil {

@@ -456,10 +456,7 @@ func (s *sqlStore) dropMember(ctx context.Context, tx *sqlx.Tx, tenantID string,
 	// The groups as they are now, with their member counts, in one query per 500.
 	for start := 0; start < len(groupIDs); start += 500 {
 		chunk := groupIDs[start:min(start+500, len(groupIDs))]
-		args := []any{tenantID}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
+		args := withIDs(chunk, tenantID)
 		var rows []struct {
 			groupRow
 			Members int `db:"member_count"`
@@ -625,10 +622,7 @@ func (s *sqlStore) UserGroups(ctx context.Context, tenantID string, userIDs []st
 			chunk = chunk[:500]
 		}
 		userIDs = userIDs[len(chunk):]
-		args := []any{tenantID}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
+		args := withIDs(chunk, tenantID)
 		var rows []struct {
 			MemberID    string `db:"member_id"`
 			ID          string `db:"id"`
