@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,7 +119,14 @@ func (s *sqlStore) flushEvents(ctx context.Context, tx *sqlx.Tx) error {
 	pe := v.(*pendingEvents)
 	list, audits := pe.list, pe.audits
 	if s.d.name() == "postgres" {
-		for i := range list {
+		// The first event takes the table's lock and its seq in one statement (see
+		// pgEventInsert); a long list's others then draw their seqs in one statement
+		// and go in as a few multi-row inserts, the lock held all along.
+		single := list
+		if len(list) > 1+eventBatchMin {
+			single = list[:1]
+		}
+		for i := range single {
 			e := &list[i]
 			body, err := json.Marshal(e) // "seq":0, filled in by the insert
 			if err != nil {
@@ -136,6 +144,22 @@ func (s *sqlStore) flushEvents(ctx context.Context, tx *sqlx.Tx) error {
 			}
 			if err := ins.GetContext(ctx, &e.Seq, args...); err != nil {
 				return s.wrap(op, err)
+			}
+		}
+		if rest := list[len(single):]; len(rest) > 0 {
+			var seqs []int64
+			if err := tx.SelectContext(ctx, &seqs, `SELECT nextval('events_seq') FROM generate_series(1, $1)`, len(rest)); err != nil {
+				return s.wrap(op, err)
+			}
+			if len(seqs) != len(rest) {
+				return errkind.Errorf(op, errkind.Permanent, "drew %d seqs for %d events", len(seqs), len(rest))
+			}
+			slices.Sort(seqs)
+			for i := range rest {
+				rest[i].Seq = seqs[i]
+			}
+			if err := s.insertEventRows(ctx, tx, rest); err != nil {
+				return err
 			}
 		}
 		for _, a := range audits {
@@ -156,18 +180,53 @@ func (s *sqlStore) flushEvents(ctx context.Context, tx *sqlx.Tx) error {
 	if err := bump.GetContext(ctx, &last, len(list)); err != nil {
 		return s.wrap(op, err)
 	}
+	for i := range list {
+		list[i].Seq = last - int64(len(list)-1-i)
+	}
+	if len(list) > eventBatchMin {
+		return s.insertEventRows(ctx, tx, list)
+	}
 	ins, err := s.prepared(ctx, tx, s.q(eventInsert))
 	if err != nil {
 		return s.wrap(op, err)
 	}
 	for i := range list {
 		e := &list[i]
-		e.Seq = last - int64(len(list)-1-i)
 		body, err := json.Marshal(e)
 		if err != nil {
 			return errkind.E(op, errkind.Permanent, "encoding event", err)
 		}
 		if _, err := ins.ExecContext(ctx, e.Seq, e.ID, e.Tenant, e.Type, e.Time.UnixMicro(), string(body)); err != nil {
+			return s.wrap(op, err)
+		}
+	}
+	return nil
+}
+
+// eventBatchMin is how many events a transaction must emit (beyond its first, on
+// PostgreSQL) before they are inserted by multi-row statements instead of one by one.
+const eventBatchMin = 3
+
+// eventsPerInsert bounds the rows of one multi-row event insert (6 parameters each).
+const eventsPerInsert = 500
+
+// insertEventRows inserts events whose seqs are set, in multi-row statements.
+func (s *sqlStore) insertEventRows(ctx context.Context, tx *sqlx.Tx, list []event.Event) error {
+	const op = "appstore.flushEvents"
+	for start := 0; start < len(list); start += eventsPerInsert {
+		chunk := list[start:min(start+eventsPerInsert, len(list))]
+		args := make([]any, 0, 6*len(chunk))
+		rows := make([]string, len(chunk))
+		for i := range chunk {
+			e := &chunk[i]
+			body, err := json.Marshal(e)
+			if err != nil {
+				return errkind.E(op, errkind.Permanent, "encoding event", err)
+			}
+			args = append(args, e.Seq, e.ID, e.Tenant, e.Type, e.Time.UnixMicro(), string(body))
+			rows[i] = "(" + placeholders(6) + ")"
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (seq, id, tenant_id, type, at, body) VALUES `+strings.Join(rows, ", ")), args...); err != nil {
 			return s.wrap(op, err)
 		}
 	}

@@ -25,6 +25,7 @@ var eventTests = []struct {
 	{"EventsTenant", testEventsTenant},
 	{"EventsSyncRuns", testEventsSyncRuns},
 	{"EventsFeed", testEventsFeed},
+	{"EventsOfLargeWrites", testEventsOfLargeWrites},
 	{"EventsRetention", testEventsRetention},
 	{"WebhookEndpoints", testWebhookEndpoints},
 	{"WebhookFanOut", testWebhookFanOut},
@@ -485,5 +486,54 @@ func testEventsRetention(t *testing.T, s appstore.Store) {
 		if err != nil || len(p.Events) != 1 || p.Events[0].Seq != all.Events[3].Seq+1 {
 			t.Fatalf("after %d: %+v %v", after, p, err)
 		}
+	}
+}
+
+// testEventsOfLargeWrites: a write with many events (a group created with 600 members,
+// more than one multi-row insert holds) numbers them in the order they were emitted,
+// each event's own seq is the one the feed pages by, and paging one event at a time
+// meets every one of them.
+func testEventsOfLargeWrites(t *testing.T, s appstore.Store) {
+	ctx := ctxT()
+	start, err := s.LastEventSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []appstore.Member
+	for i := 0; i < 600; i++ {
+		u := mustUser(t, s, "default", fmt.Sprintf("m%03d@example.com", i), nil)
+		members = append(members, appstore.Member{Value: u.ID})
+	}
+	f := &Feed{S: s, Cursor: start}
+	f.Next(t)
+	g, err := s.CreateGroup(ctx, appstore.Group{TenantID: "default", DisplayName: "Everyone", Members: members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := f.Next(t)
+	if len(all) != 601 || all[0].Type != event.GroupCreated {
+		t.Fatalf("events of the create: %d, first %v; want group.created and 600 group.member_added", len(all), all[0].Type)
+	}
+	seen := map[string]bool{}
+	for i, e := range all[1:] {
+		if e.Type != event.GroupMemberAdded || e.Seq <= all[i].Seq {
+			t.Fatalf("event %d: %s with seq %d after seq %d", i+1, e.Type, e.Seq, all[i].Seq)
+		}
+		d := dataOf(t, e)
+		if d["group"].(map[string]any)["id"] != g.ID {
+			t.Fatalf("event %d is of group %v, want %s", i+1, d["group"], g.ID)
+		}
+		seen[d["member"].(map[string]any)["id"].(string)] = true
+	}
+	if len(seen) != 600 {
+		t.Fatalf("member_added events name %d members, want 600", len(seen))
+	}
+	after := all[0].Seq - 1
+	for i := range all {
+		p, err := s.ListEvents(ctx, appstore.EventQuery{After: after, Limit: 1})
+		if err != nil || len(p.Events) != 1 || p.Events[0].ID != all[i].ID || p.Next != all[i].Seq {
+			t.Fatalf("page %d after %d = %+v, %v; want event %s with next %d", i, after, p, err, all[i].ID, all[i].Seq)
+		}
+		after = p.Next
 	}
 }
