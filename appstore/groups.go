@@ -3,6 +3,7 @@ package appstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sort"
 	"strings"
 
@@ -224,6 +225,65 @@ func (s *sqlStore) withDisplays(ctx context.Context, q sqlx.QueryerContext, g Gr
 	return g, nil
 }
 
+// membersWithNames is group_members gm with what a member's display is derived from:
+// derivedDisplay, the user's displayName or userName, or the group's displayName.
+const (
+	membersWithNames = `FROM group_members gm
+		LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
+		LEFT JOIN groups g2 ON gm.member_type = 'Group' AND g2.id = gm.member_id`
+	derivedDisplay = `COALESCE(NULLIF(u.display_name, ''), u.user_name, g2.display_name, '')`
+)
+
+// resolveDisplays is withDisplays for g as UpdateGroup just wrote it over old, whose
+// members were read with their displays: a member whose display was sent keeps it, one
+// that kept a derived display keeps old's, and only the others (added, or whose sent
+// display was dropped) are read, so that a large group's update does not read every
+// member again.
+func (s *sqlStore) resolveDisplays(ctx context.Context, tx *sqlx.Tx, old, g Group) (Group, error) {
+	oldByID := make(map[string]Member, len(old.Members))
+	for _, m := range old.Members {
+		oldByID[m.Value] = m
+	}
+	members := make([]Member, len(g.Members))
+	var unknown []string
+	for i, m := range g.Members {
+		switch om, ok := oldByID[m.Value]; {
+		case m.storedDisplay() != "":
+			m.DisplayDerived = false
+		case ok && om.Type == m.Type && om.DisplayDerived:
+			m.Display, m.DisplayDerived = om.Display, true
+		default:
+			unknown = append(unknown, m.Value)
+		}
+		members[i] = m
+	}
+	if len(unknown) > 0 {
+		derived := map[string]string{}
+		for start := 0; start < len(unknown); start += 500 {
+			chunk := unknown[start:min(start+500, len(unknown))]
+			var rows []struct {
+				ID      string `db:"member_id"`
+				Derived string `db:"derived"`
+			}
+			if err := tx.SelectContext(ctx, &rows, s.q(`SELECT gm.member_id, `+derivedDisplay+` AS derived `+membersWithNames+`
+				WHERE gm.group_id = ? AND gm.member_id IN (`+placeholders(len(chunk))+`)`), withIDs(chunk, g.ID)...); err != nil {
+				return g, s.wrap("appstore.members", err)
+			}
+			for _, r := range rows {
+				derived[r.ID] = r.Derived
+			}
+		}
+		for i := range members {
+			if members[i].storedDisplay() == "" && !members[i].DisplayDerived {
+				members[i].Display, members[i].DisplayDerived = derived[members[i].Value], true
+			}
+		}
+	}
+	slices.SortFunc(members, func(a, b Member) int { return strings.Compare(a.Value, b.Value) })
+	g.Members = members
+	return g, nil
+}
+
 // members loads the members of the given groups, with display names, in a stable order.
 func (s *sqlStore) members(ctx context.Context, q sqlx.QueryerContext, groupIDs []string) (map[string][]Member, error) {
 	out := map[string][]Member{}
@@ -240,12 +300,8 @@ func (s *sqlStore) members(ctx context.Context, q sqlx.QueryerContext, groupIDs 
 			Sent    string `db:"display"`
 			Derived string `db:"derived"`
 		}
-		err := sqlx.SelectContext(ctx, q, &rows, s.q(`SELECT gm.group_id, gm.member_id, gm.member_type, gm.display,
-				COALESCE(NULLIF(u.display_name, ''), u.user_name, g2.display_name, '') AS derived
-			FROM group_members gm
-			LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
-			LEFT JOIN groups g2 ON gm.member_type = 'Group' AND g2.id = gm.member_id
-			WHERE gm.group_id IN (`+placeholders(len(chunk))+`) ORDER BY gm.group_id, gm.member_id`), args...)
+		err := sqlx.SelectContext(ctx, q, &rows, s.q(`SELECT gm.group_id, gm.member_id, gm.member_type, gm.display, `+derivedDisplay+` AS derived
+			`+membersWithNames+` WHERE gm.group_id IN (`+placeholders(len(chunk))+`) ORDER BY gm.group_id, gm.member_id`), args...)
 		if err != nil {
 			return nil, s.wrap("appstore.members", err)
 		}
@@ -393,7 +449,7 @@ func (s *sqlStore) UpdateGroup(ctx context.Context, tenantID, id string, fn func
 				return s.wrap(op, err)
 			}
 		}
-		if g, err = s.withDisplays(ctx, tx, g); err != nil {
+		if g, err = s.resolveDisplays(ctx, tx, old, g); err != nil {
 			return err
 		}
 		out = g

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t testing.TB) appstore.Store) {
 	tests = append(tests, manageTests...)
 	tests = append(tests, authCheckTests...)
 	tests = append(tests, writeMailTests...)
+	tests = append(tests, groupAnswerTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
