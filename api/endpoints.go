@@ -216,10 +216,7 @@ func userEndpoints(api huma.API, m *manage.Manager) {
 				UserProfile
 			}
 		}) (*bodyOutput[resource.User], error) {
-			if _, err := m.GetUser(ctx, in.Tenant, in.ID); err != nil { // by id only, never by userName
-				return nil, fail(err)
-			}
-			return body(m.UpdateUser(ctx, in.Tenant, in.ID, in.Body.fields(in.Body.UserName)))
+			return body(m.UpdateUserByID(ctx, in.Tenant, in.ID, in.Body.fields(in.Body.UserName)))
 		})
 }
 

@@ -277,16 +277,29 @@ func (m *Manager) customFor(ctx context.Context, tenant string, f UserFields) ([
 // UpdateUser changes the fields f sets on a user (by id or userName), as the app does;
 // the sync worker pushes the change to Okta.
 func (m *Manager) UpdateUser(ctx context.Context, tenant, ref string, f UserFields) (resource.User, error) {
-	const op = "manage.UpdateUser"
 	old, err := m.findUser(ctx, tenant, ref)
 	if err != nil {
 		return resource.User{}, err
 	}
+	return m.updateUser(ctx, tenant, old.ID, f)
+}
+
+// UpdateUserByID is UpdateUser for a caller that names users by id alone (the API):
+// a userName is never taken for an id.
+func (m *Manager) UpdateUserByID(ctx context.Context, tenant, id string, f UserFields) (resource.User, error) {
+	if _, err := m.tenant(ctx, tenant); err != nil {
+		return resource.User{}, err
+	}
+	return m.updateUser(ctx, tenant, id, f)
+}
+
+func (m *Manager) updateUser(ctx context.Context, tenant, id string, f UserFields) (resource.User, error) {
+	const op = "manage.UpdateUser"
 	custom, err := m.customFor(ctx, tenant, f)
 	if err != nil {
 		return resource.User{}, err
 	}
-	u, err := m.store.UpdateUser(ctx, tenant, old.ID, func(u *appstore.User) error { return f.apply(op, u, custom) })
+	u, err := m.store.UpdateUser(ctx, tenant, id, func(u *appstore.User) error { return f.apply(op, u, custom) })
 	if err != nil {
 		return resource.User{}, err
 	}
