@@ -180,9 +180,9 @@ type authCheckKey struct{}
 // changed, and the request must authenticate again before it is answered.
 var ErrAuthStale = errors.New("appstore: the cached authentication must be checked again")
 
-// WithAuthCheck returns ctx carrying a new AuthCheck for the request's first
-// authentication. With deferrable set, that authentication may answer from the cache
-// and leave the epoch check pending; later authentications check as usual.
+// WithAuthCheck returns ctx carrying a new AuthCheck for the request's
+// authentications. With deferrable set, the first may answer from the cache and leave
+// the epoch check pending; later ones check as usual.
 func WithAuthCheck(ctx context.Context, deferrable bool) (context.Context, *AuthCheck) {
 	c := &AuthCheck{deferrable: deferrable}
 	return context.WithValue(ctx, authCheckKey{}, c), c
@@ -231,13 +231,14 @@ func (c *authCache) touch(key [sha256.Size]byte, cred Credential) {
 // authenticateCached runs the cached path shared by both credential kinds: key names
 // what the client sent; verify authenticates against the database on a miss.
 func (s *sqlStore) authenticateCached(ctx context.Context, op string, key [sha256.Size]byte, verify func() (Tenant, Credential, error)) (Tenant, Credential, error) {
+	// Only a request's first authentication may defer its epoch check; a later one
+	// (after a stale or unconfirmable deferral) checks now, and its epoch is then the
+	// request's confirmed one.
 	check, _ := ctx.Value(authCheckKey{}).(*AuthCheck)
-	if check != nil && check.used {
-		check = nil
-	}
 	if check != nil {
-		check.used = true
-		if e, epoch, ok := s.auth.peek(key); ok && check.deferrable {
+		first := !check.used
+		check.used, check.pending, check.confirmed = true, false, false
+		if e, epoch, ok := s.auth.peek(key); ok && first && check.deferrable {
 			check.pending, check.epoch = true, epoch
 			return s.cachedAuth(ctx, key, e)
 		}
