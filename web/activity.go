@@ -48,26 +48,28 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request, s *session) {
 		h.render(w, r, http.StatusBadRequest, "activity", page{Title: "Activity", Section: "activity", Error: "Since must be a date such as 2026-01-31.", Data: d})
 		return
 	}
-	pg, err := h.m.ListAudit(r.Context(), aq)
-	if h.formError(err, func(st int, msg string) {
-		h.render(w, r, st, "activity", page{Title: "Activity", Section: "activity", Error: msg, Data: d})
-	}) {
-		return
+	// failed answers a bad filter with the page and its message, anything else as a
+	// failure; it reports whether the request was answered.
+	failed := func(err error) bool {
+		if h.formError(err, func(st int, msg string) {
+			h.render(w, r, st, "activity", page{Title: "Activity", Section: "activity", Error: msg, Data: d})
+		}) {
+			return true
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return true
+		}
+		return false
 	}
-	if err != nil {
-		h.fail(w, r, err)
+	pg, err := h.m.ListAudit(r.Context(), aq)
+	if failed(err) {
 		return
 	}
 	d.Audit, d.Next = pg.Items, pg.Next
 	d.Status = q.Get("status")
 	reqs, err := h.m.ListSCIMRequests(r.Context(), manage.SCIMRequestQuery{Tenant: tenant, StatusClass: d.Status, Limit: 25, After: q.Get("scimAfter")})
-	if h.formError(err, func(st int, msg string) {
-		h.render(w, r, st, "activity", page{Title: "Activity", Section: "activity", Error: msg, Data: d})
-	}) {
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
+	if failed(err) {
 		return
 	}
 	d.Requests, d.RequestsNext = reqs.Items, reqs.Next
